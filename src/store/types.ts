@@ -57,12 +57,25 @@ export interface ProjectStore {
 
   /** Run fn inside one transaction; any throw rolls everything back. */
   transaction<T>(fn: () => T): T;
+  /**
+   * One write transaction that spans awaits (long imports that report progress and can be cancelled):
+   * commits when fn resolves, rolls back when it throws. While it is open, writes from outside fn are
+   * refused ("project busy") instead of silently joining it.
+   */
+  asyncTransaction<T>(fn: () => Promise<T>): Promise<T>;
 
   upsertSensors(sensors: Sensor[]): { added: number; updated: number };
   sensors(): Sensor[];
   /** Insert readings; returns what happened to each under the policy. */
   insertReadings(readings: Iterable<Reading>, policy: DuplicatePolicy): { added: number; replaced: number; skipped: number };
   readings(q?: ReadingQuery): Reading[];
+  /**
+   * One pass over readings matching q, without building objects (selection, aggregation).
+   * Calls fn(sensorId, time, value) in no particular order.
+   */
+  scanReadings(q: ReadingQuery, fn: (sensorId: string, time: number | null, value: number) => void): void;
+  /** Per-sensor reading count and latest reading (total field, i.e. band null, when there is one). */
+  sensorStats(): Array<{ id: string; readings: number; latest: number | null; latestTime: number | null }>;
   /** Distinct timestamps of readings in a window (sorted), for time-resolved maps. */
   readingTimes(q?: ReadingQuery): number[];
 

@@ -1,0 +1,59 @@
+// Path loss of the synthetic scene: 3GPP TR 38.901 (v17) Table 7.4.1-1 "UMa" (urban macro, rooftop base
+// stations), with line of sight decided geometrically (los.ts) rather than by the standard's LOS
+// probability. Free space is available for tests and for checking the conversion chain.
+//
+// UMa LOS   PL1 = 28.0 + 22 log10(d3D) + 20 log10(fc)                          10 m ≤ d2D ≤ d'BP
+//           PL2 = 28.0 + 40 log10(d3D) + 20 log10(fc) - 9 log10(d'BP² + (hBS - hUT)²)   d2D > d'BP
+//           d'BP = 4 h'BS h'UT fc / c,  h' = h - 1 m (effective environment height hE = 1 m)
+// UMa NLOS  PL = max(PL_LOS, 13.54 + 39.08 log10(d3D) + 20 log10(fc) - 0.6 (hUT - 1.5))
+// fc in GHz, distances and heights in metres. Shadow fading σ: 4 dB LOS, 6 dB NLOS.
+//
+// Field from path loss: with L the (linear) loss between isotropic antennas, the power an isotropic
+// antenna picks up is EIRP/L = S·λ²/(4π), so S = EIRP·(4π/λ²)/L. For free space L = (4πd/λ)² and this
+// gives S = EIRP/(4πd²), the textbook form; E = √(S·Z0).
+
+export const Z0 = 376.73; // free-space impedance, ohms
+export const C = 299_792_458; // m/s
+
+export type PathLossModel = 'uma' | 'free-space';
+
+/** Free-space path loss, dB (Friis), d in metres, f in GHz. */
+export function freeSpaceDb(d3D: number, fGHz: number): number {
+  return 20 * Math.log10((4 * Math.PI * d3D * fGHz * 1e9) / C);
+}
+
+/** 3GPP TR 38.901 UMa path loss, dB. */
+export function umaDb(d2D: number, d3D: number, hBS: number, hUT: number, fGHz: number, los: boolean): number {
+  const lf = 20 * Math.log10(fGHz);
+  const dbp = (4 * Math.max(hBS - 1, 0.1) * Math.max(hUT - 1, 0.1) * fGHz * 1e9) / C;
+  const pl1 = 28.0 + 22 * Math.log10(d3D) + lf;
+  const plLos = d2D <= dbp ? pl1 : 28.0 + 40 * Math.log10(d3D) + lf - 9 * Math.log10(dbp * dbp + (hBS - hUT) * (hBS - hUT));
+  if (los) return plLos;
+  const plN = 13.54 + 39.08 * Math.log10(d3D) + lf - 0.6 * (hUT - 1.5);
+  return Math.max(plLos, plN);
+}
+
+/**
+ * Path loss (dB) for a link. Distances below 10 m (where UMa is not defined) are treated as 10 m,
+ * which only matters for points right under a mast, where the antenna pattern dominates anyway.
+ */
+export function pathLossDb(model: PathLossModel, d2D: number, d3D: number, hBS: number, hUT: number, fGHz: number, los: boolean): number {
+  if (model === 'free-space') return freeSpaceDb(Math.max(d3D, 1), fGHz);
+  const d2 = Math.max(d2D, 10);
+  const d3 = Math.max(d3D, Math.hypot(d2, hBS - hUT));
+  return umaDb(d2, d3, hBS, hUT, fGHz, los);
+}
+
+/** Power density (W/m²) from an EIRP (W) towards a point with relative gain g (linear) and path loss (dB). */
+export function powerDensity(eirpW: number, gainLinear: number, fGHz: number, lossDb: number): number {
+  const lambda = C / (fGHz * 1e9);
+  return (eirpW * gainLinear * 4 * Math.PI) / (lambda * lambda) / Math.pow(10, lossDb / 10);
+}
+
+export function dbmToW(dbm: number): number {
+  return Math.pow(10, (dbm - 30) / 10);
+}
+
+export function fieldFromPowerDensity(s: number): number {
+  return Math.sqrt(s * Z0);
+}

@@ -1,0 +1,89 @@
+// Spatially correlated shadow fading: white Gaussian noise on a lattice, smoothed by a separable
+// Gaussian filter and rescaled to unit variance, then sampled bilinearly. One independent field per site
+// (shadowing belongs to the link, and links from different masts see different obstacles); the path-loss
+// model multiplies it by its σ (4 dB LOS, 6 dB NLOS).
+//
+// A Gaussian filter of standard deviation s turns white noise into a field with correlation
+// ρ(r) = exp(-r² / (4 s²)); we call the lag where ρ = 1/e the correlation distance, d_c = 2 s.
+
+import type { Rng } from './prng.ts';
+
+export interface ShadowField {
+  /** Lattice origin (lower-left sample) and spacing, in the CRS, metres. */
+  x0: number;
+  y0: number;
+  step: number;
+  nx: number;
+  ny: number;
+  /** Unit-variance values, row-major with row 0 at y0 (south). */
+  z: Float32Array;
+}
+
+/** 1-D Gaussian kernel (normalised to sum 1) of standard deviation sigma (in samples), radius 3σ. */
+function gaussianKernel(sigma: number): Float64Array {
+  const r = Math.max(1, Math.ceil(3 * sigma));
+  const k = new Float64Array(2 * r + 1);
+  let s = 0;
+  for (let i = -r; i <= r; i++) {
+    k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+    s += k[i + r];
+  }
+  for (let i = 0; i < k.length; i++) k[i] /= s;
+  return k;
+}
+
+/**
+ * A unit-variance correlated field covering [xmin, xmax]×[ymin, ymax] with lattice spacing `step` and
+ * correlation distance `corrDist` (metres).
+ */
+export function correlatedField(rng: Rng, xmin: number, ymin: number, xmax: number, ymax: number, step: number, corrDist: number): ShadowField {
+  const sigma = corrDist / 2 / step;
+  const k = gaussianKernel(sigma);
+  const r = (k.length - 1) / 2;
+  const nx = Math.ceil((xmax - xmin) / step) + 1;
+  const ny = Math.ceil((ymax - ymin) / step) + 1;
+  // noise on a padded lattice so the filtered field has no edge effects
+  const px = nx + 2 * r;
+  const py = ny + 2 * r;
+  const noise = new Float64Array(px * py);
+  for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
+  // filter rows (padded x → nx), then columns (padded y → ny)
+  const tmp = new Float64Array(nx * py);
+  for (let y = 0; y < py; y++) {
+    for (let x = 0; x < nx; x++) {
+      let s = 0;
+      const base = y * px + x;
+      for (let j = 0; j < k.length; j++) s += k[j] * noise[base + j];
+      tmp[y * nx + x] = s;
+    }
+  }
+  // variance of a white-noise sum weighted by the separable kernel is (Σ k_j²)²
+  let k2 = 0;
+  for (let j = 0; j < k.length; j++) k2 += k[j] * k[j];
+  const scale = 1 / k2;
+  const z = new Float32Array(nx * ny);
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      let s = 0;
+      for (let j = 0; j < k.length; j++) s += k[j] * tmp[(y + j) * nx + x];
+      z[y * nx + x] = s * scale;
+    }
+  }
+  return { x0: xmin, y0: ymin, step, nx, ny, z };
+}
+
+/** Bilinear sample of the field at (x, y), clamped at the lattice edges. */
+export function sampleShadow(f: ShadowField, x: number, y: number): number {
+  const fx = Math.min(Math.max((x - f.x0) / f.step, 0), f.nx - 1);
+  const fy = Math.min(Math.max((y - f.y0) / f.step, 0), f.ny - 1);
+  const ix = Math.min(Math.floor(fx), f.nx - 2);
+  const iy = Math.min(Math.floor(fy), f.ny - 2);
+  const tx = fx - ix;
+  const ty = fy - iy;
+  const z = f.z;
+  const a = z[iy * f.nx + ix];
+  const b = z[iy * f.nx + ix + 1];
+  const c = z[(iy + 1) * f.nx + ix];
+  const d = z[(iy + 1) * f.nx + ix + 1];
+  return (1 - ty) * ((1 - tx) * a + tx * b) + ty * ((1 - tx) * c + tx * d);
+}

@@ -1,0 +1,135 @@
+// From a project to one value per sensor: the readings in a time window [from, to), of one band (the
+// total field unless a band is named), reduced per sensor by an aggregation. Sensors with no reading in
+// the window are dropped and reported, so a map never silently uses stale or missing data.
+//
+// Aggregations: mean, median, max, p95 (95th percentile, linear interpolation between order statistics,
+// i.e. numpy's default / Hyndman-Fan type 7), last (latest timestamp; among snapshot readings without a
+// time, the one stored last).
+
+import type { Aggregation, Selection, Sensor } from '../domain/types.ts';
+import { UserError } from '../domain/errors.ts';
+import type { ProjectStore } from '../store/types.ts';
+
+export interface SensorValues {
+  /** Sensors kept, in the project's order (sorted by id). */
+  sensors: Sensor[];
+  /** One aggregated value per kept sensor, V/m. */
+  values: Float64Array;
+  /** Readings aggregated for each kept sensor. */
+  counts: Int32Array;
+  dropped: Array<{ id: string; reason: string }>;
+}
+
+export const AGGREGATIONS: Aggregation[] = ['mean', 'median', 'max', 'p95', 'last'];
+
+/** Quantile q ∈ [0, 1] of a sample, type 7 (linear between order statistics). Sorts `v` in place. */
+export function quantile(v: Float64Array, q: number): number {
+  const n = v.length;
+  if (n === 0) return NaN;
+  v.sort();
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return v[lo] + (h - lo) * (v[hi] - v[lo]);
+}
+
+interface Acc {
+  n: number;
+  sum: number;
+  max: number;
+  lastTime: number;
+  last: number;
+  /** Values, only for median / p95. */
+  vals: number[] | null;
+}
+
+export function selectSensorValues(store: ProjectStore, sel: Selection): SensorValues {
+  const agg = sel.agg;
+  if (!AGGREGATIONS.includes(agg)) throw new UserError(`unknown aggregation "${agg}" (use ${AGGREGATIONS.join(', ')})`);
+  const from = sel.from ?? null;
+  const to = sel.to ?? null;
+  if (from !== null && to !== null && !(from < to)) throw new UserError('the time window is empty: "from" must be before "to"');
+
+  const all = store.sensors();
+  const byId = new Map(all.map((s) => [s.id, s]));
+  const dropped: Array<{ id: string; reason: string }> = [];
+  let wanted: Sensor[] = all;
+  if (sel.sensorIds && sel.sensorIds.length > 0) {
+    wanted = [];
+    for (const id of new Set(sel.sensorIds)) {
+      const s = byId.get(id);
+      if (s) wanted.push(s);
+      else dropped.push({ id, reason: 'no such sensor in the project' });
+    }
+    wanted.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  const keepValues = agg === 'median' || agg === 'p95';
+  const acc = new Map<string, Acc>();
+  for (const s of wanted) acc.set(s.id, { n: 0, sum: 0, max: -Infinity, lastTime: -Infinity, last: NaN, vals: keepValues ? [] : null });
+  const band = sel.band ?? null;
+  store.scanReadings(
+    { from, to, band, sensorIds: sel.sensorIds && sel.sensorIds.length > 0 ? wanted.map((s) => s.id) : undefined },
+    (id, time, value) => {
+      const a = acc.get(id);
+      if (!a) return;
+      a.n++;
+      a.sum += value;
+      if (value > a.max) a.max = value;
+      // snapshot readings (time null) count as oldest; ties keep the later-stored one
+      const t = time ?? -Infinity;
+      if (t >= a.lastTime) {
+        a.lastTime = t;
+        a.last = value;
+      }
+      a.vals?.push(value);
+    },
+  );
+
+  const sensors: Sensor[] = [];
+  const values: number[] = [];
+  const counts: number[] = [];
+  const window = describeWindow(from, to, band);
+  for (const s of wanted) {
+    const a = acc.get(s.id)!;
+    if (a.n === 0) {
+      dropped.push({ id: s.id, reason: `no reading ${window}` });
+      continue;
+    }
+    let v: number;
+    switch (agg) {
+      case 'mean':
+        v = a.sum / a.n;
+        break;
+      case 'max':
+        v = a.max;
+        break;
+      case 'last':
+        v = a.last;
+        break;
+      case 'median':
+        v = quantile(Float64Array.from(a.vals!), 0.5);
+        break;
+      case 'p95':
+        v = quantile(Float64Array.from(a.vals!), 0.95);
+        break;
+    }
+    sensors.push(s);
+    values.push(v);
+    counts.push(a.n);
+  }
+  return { sensors, values: Float64Array.from(values), counts: Int32Array.from(counts), dropped };
+}
+
+function describeWindow(from: number | null, to: number | null, band: string | null): string {
+  const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+  const w =
+    from !== null && to !== null
+      ? `in [${iso(from)}, ${iso(to)})`
+      : from !== null
+        ? `from ${iso(from)}`
+        : to !== null
+          ? `before ${iso(to)}`
+          : 'at all';
+  return band ? `${w} in band ${band}` : `${w} (total field)`;
+}

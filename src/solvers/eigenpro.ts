@@ -1,0 +1,623 @@
+// EigenPro 2 (Ma & Belkin, "Kernel machines that adapt to GPUs for effective large batch training",
+// SysML 2019): preconditioned mini-batch SGD for the kernel system (K + λI) α = y, reading K by blocks of
+// rows only (memory O(n·bs), never n×n).
+//
+// Mathematics (all stated for the square loss L(f) = 1/(2n) Σ (f(x_i) − y_i)², f = Σ α_j k(x_j, ·)):
+// - The Hessian of L is the covariance operator T = (1/n) Σ k(x_i,·)⊗k(x_i,·), whose eigenvalues are those of
+//   K/n. Plain mini-batch SGD with batch B (size m) and step η (per batch) is, in α coordinates,
+//       α_B −= (η/m)·g,  g = (K + λI)_{B,·} α − y_B.
+// - Nyström: on a subsample S of s points, the eigenfunctions of T_s = (1/s) Σ_{j∈S} k(x_j,·)⊗k(x_j,·) are
+//   e_i = Σ_{j∈S} c_ij k(x_j, ·) with K_ss c_i = s λ_i c_i. With v_i the unit eigenvector of K_ss/s
+//   (eigenvalue λ_i), unit RKHS norm needs c_i = v_i/√(s λ_i), so e_i(x) = v_iᵀ K_{S,x} / √(s λ_i).
+// - EigenPro replaces each gradient direction k(x_b,·) by P k(x_b,·) with
+//   P = I − Σ_{i≤q} (1 − λ_{q+1}/λ_i) e_i⊗e_i, which maps the top-q eigenvalues of T to λ_{q+1}. Expanding
+//   P k(x_b,·) = k(x_b,·) − Σ_i (1 − λ_{q+1}/λ_i) e_i(x_b) e_i gives, in α coordinates,
+//       α_B −= (η/m)·g,   α_S += (η/m)·V D Vᵀ K_{S,B} g,   D_ii = (1 − λ_{q+1}/λ_i) / (s·λ_i)
+//   (V = [v_1..v_q], λ_i eigenvalues of K_ss/s; the factor 1/s is the "scaled by s" of the design note:
+//   with eigenvalues σ_i = sλ_i of K_ss itself, D_ii = (1 − σ_{q+1}/σ_i)/σ_i).
+// - Batch and step (EigenPro 2, sec. 3–4): β = max_x k_P(x,x), the largest diagonal of the preconditioned
+//   kernel k_P(x,x) = k(x,x) − Σ_{i≤q} (1 − λ_{q+1}/λ_i) e_i(x)² (plus λ for the ridge); the critical batch
+//   size is m* = β/λ_{q+1}; the step is η = m/β for m < m* + 1 (linear scaling), otherwise
+//   η = 0.99·2m/(β + (m − 1)λ_{q+1}) (saturation). Automatic q: the largest q ≤ maxQ whose m* fits the
+//   memory budget for a block of kernel rows, so that every step is one big block operation.
+// - Plain mode (preconditioner 'none') is the same loop with q = 0: β = max k(x,x), λ_1 in place of λ_{q+1}.
+// - The ridge λ enters the gradient exactly ((K + λI) α − y); it shifts the operator's eigenvalues by λ/n,
+//   negligible next to λ_{q+1} for the preconditioner, and is added to β and to λ_{q+1} for the step.
+// Convergence is the fixed point (K + λI) α = y (the preconditioner is invertible: its eigenvalues are
+// λ_{q+1}/λ_i and 1), so the solver reaches the direct solution; stopping is on the relative residual
+// ‖(K + λI) α − y‖/‖y‖ measured exactly (n ≤ evalSize) or on a fixed random subset of evalSize rows.
+
+import { CancelledError, throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
+import { initBackend } from '../compute/backend.ts';
+import { makeRng, topEigenpairs } from './eigen.ts';
+import type { KernelOperator } from './kernel-operator.ts';
+
+export type PreconditionerMode = 'eigenpro' | 'none';
+
+export interface EigenProOptions {
+  /** Ridge λ ≥ 0 of (K + λI) α = y (default 0). */
+  lambda?: number;
+  /** 'eigenpro' (default) or 'none' = plain mini-batch SGD with the same loop, for comparison. */
+  preconditioner?: PreconditionerMode;
+  /** Nyström subsample size s (default min(n, 4000)). */
+  subsample?: number;
+  /** Number of eigen-directions flattened (default automatic, see maxQ). */
+  q?: number;
+  /** Upper bound for the automatic q (default min(160, s − 1)). */
+  maxQ?: number;
+  /**
+   * Batch size (default: the critical batch size m* of the preconditioned kernel, capped by memory and n;
+   * in plain mode, the batch EigenPro would use, so that the two differ only by the preconditioner).
+   */
+  batchSize?: number;
+  /** Step η per batch in EigenPro units (applied as η/m per sample); default from the EigenPro 2 rule. */
+  step?: number;
+  /** Bytes allowed for a block of kernel rows and for cached evaluation rows (default 512 MiB). */
+  memoryBytes?: number;
+  /** Seed of the subsample, the random starts and the shuffles (default 1). */
+  seed?: number;
+  /** Subspace iterations for the eigenpairs (default 8). */
+  eigenIterations?: number;
+}
+
+export interface EigenProSetup {
+  n: number;
+  lambda: number;
+  mode: PreconditionerMode;
+  /** Subsample (indices into 0..n−1, sorted) and its size. */
+  sample: Int32Array;
+  s: number;
+  /** Directions flattened (0 in plain mode). */
+  q: number;
+  /** Leading eigenvalues of K_ss/s that were computed (decreasing). */
+  eigenvalues: Float64Array;
+  /** s×q row-major eigenvectors (unit norm) of K_ss/s. */
+  V: Float32Array;
+  /** q preconditioner weights D_ii = (1 − λ_{q+1}/λ_i)/(s λ_i). */
+  D: Float64Array;
+  /** max_x k(x,x) + λ and the preconditioned counterpart used for the step. */
+  betaPlain: number;
+  beta: number;
+  /** λ_{q+1} (+ λ/n): top eigenvalue of the preconditioned operator (λ_1 + λ/n in plain mode). */
+  topEigenvalue: number;
+  /** Critical batch size β/λ_{q+1}. */
+  criticalBatch: number;
+  batchSize: number;
+  /** Step η per batch (EigenPro units); the per-sample step is η/batchSize. */
+  step: number;
+  memoryBytes: number;
+  seed: number;
+  /** How each of q, batch and step was chosen (for diagnostics). */
+  choices: { q: 'auto' | 'given'; batchSize: 'auto' | 'given' | 'capped'; step: 'auto' | 'given' };
+  timings: { kernelSeconds: number; eigenSeconds: number };
+  backend: string;
+}
+
+export interface SolveOptions {
+  /** Stop when the relative residual ‖(K+λI)α − y‖/‖y‖ (every right-hand side) is ≤ tol (default 1e-4). */
+  tol?: number;
+  /** Stop after this many epochs (default 200). */
+  maxEpochs?: number;
+  /** Rows used to measure the residual: all when n ≤ evalSize (default 4000), else a fixed random subset. */
+  evalSize?: number;
+  /** Starting coefficients (one per right-hand side), e.g. the previous time step's solution. */
+  alpha0?: Float64Array[];
+  /** Progress stage name (default "eigenpro" / "sgd"). */
+  stage?: string;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  /** Relative residual (max over right-hand sides) after the epoch. */
+  residual: number;
+  /** Mean squared residual of the mini-batches seen during the epoch (training MSE, y units²). */
+  trainMse: number;
+  /** Seconds since the solve started. */
+  seconds: number;
+  /** Per-batch step η in effect. */
+  step: number;
+  /** Set when the epoch diverged and was rolled back with a halved step. */
+  rolledBack?: boolean;
+}
+
+export interface EigenProResult {
+  /** Solution, one Float64Array per right-hand side. */
+  alpha: Float64Array[];
+  epochs: number;
+  /** Final relative residual (max over right-hand sides), measured as in SolveOptions.evalSize. */
+  residual: number;
+  /** Whether the residual was measured on all n rows. */
+  residualExact: boolean;
+  converged: boolean;
+  stopReason: 'tolerance' | 'maxEpochs';
+  history: EpochRecord[];
+  seconds: number;
+  /** Final per-batch step (smaller than setup.step if divergence forced a halving). */
+  step: number;
+}
+
+const DEFAULT_MEMORY = 512 * 1024 * 1024;
+
+function rangeIdx(start: number, end: number): Int32Array {
+  const idx = new Int32Array(end - start);
+  for (let i = 0; i < idx.length; i++) idx[i] = start + i;
+  return idx;
+}
+
+/** k distinct indices out of 0..n−1, sorted (partial Fisher–Yates). */
+function sampleIndices(n: number, k: number, rand: () => number): Int32Array {
+  if (k >= n) return rangeIdx(0, n);
+  const perm = rangeIdx(0, n);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rand() * (n - i));
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  return perm.slice(0, k).sort();
+}
+
+function shuffle(a: Int32Array, rand: () => number): void {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+/** Gather K[idx, cols] from the operator, reading at most `chunk` rows at a time. */
+async function gatherBlock(op: KernelOperator, idx: Int32Array, cols: Int32Array, chunk: number, signal?: AbortSignal): Promise<Float32Array> {
+  const n = op.n;
+  const out = new Float32Array(idx.length * cols.length);
+  for (let start = 0; start < idx.length; start += chunk) {
+    throwIfCancelled(signal);
+    const part = idx.subarray(start, Math.min(idx.length, start + chunk));
+    const rows = await op.rows(part);
+    for (let r = 0; r < part.length; r++) {
+      const o = (start + r) * cols.length;
+      const src = r * n;
+      for (let c = 0; c < cols.length; c++) out[o + c] = rows[src + cols[c]];
+    }
+    await yieldToLoop();
+  }
+  return out;
+}
+
+/**
+ * Build the preconditioner and choose q, batch size and step. Work: s kernel rows, O(s²·q) tf.matMul for
+ * the eigenpairs. The result is reusable for any number of right-hand sides (time steps).
+ */
+export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = {}, ctx: RunContext = {}): Promise<EigenProSetup> {
+  const n = op.n;
+  const lambda = opts.lambda ?? 0;
+  if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new Error(`EigenPro: lambda must be ≥ 0, got ${lambda}`);
+  const mode: PreconditionerMode = opts.preconditioner ?? 'eigenpro';
+  const seed = opts.seed ?? 1;
+  const memoryBytes = opts.memoryBytes ?? DEFAULT_MEMORY;
+  const rand = makeRng(seed);
+  const t0 = performance.now();
+  ctx.onProgress?.({ stage: 'preconditioner', fraction: 0, message: 'Nyström subsample' });
+
+  const diag = op.diag();
+  let maxDiag = 0;
+  for (let i = 0; i < n; i++) {
+    if (!(diag[i] >= 0)) throw new Error(`EigenPro: kernel diagonal entry ${i} is ${diag[i]} (must be ≥ 0)`);
+    if (diag[i] > maxDiag) maxDiag = diag[i];
+  }
+  if (!(maxDiag > 0)) throw new Error('EigenPro: the kernel is zero on its diagonal');
+  const betaPlain = maxDiag + lambda;
+
+  const s = Math.max(1, Math.min(n, Math.floor(opts.subsample ?? 4000)));
+  const sample = sampleIndices(n, s, rand);
+  const rowChunk = Math.max(1, Math.min(s, Math.floor(64e6 / (4 * n))));
+  const Kss = await gatherBlock(op, sample, sample, rowChunk, ctx.signal);
+  const kernelSeconds = (performance.now() - t0) / 1000;
+
+  // Eigenpairs: k = q+1 (given q), maxQ+1 (automatic), or 1 (plain mode: only λ_1 is needed, but the
+  // spectrum up to maxQ+1 is computed when the batch must match EigenPro's automatic choice).
+  const maxQ = Math.max(0, Math.min(opts.maxQ ?? 160, s - 1));
+  const wantQ = opts.q !== undefined ? Math.max(0, Math.min(Math.floor(opts.q), s - 1)) : undefined;
+  const needSpectrumForBatch = mode === 'none' && opts.batchSize === undefined;
+  const kEig = mode === 'eigenpro' || needSpectrumForBatch ? (wantQ !== undefined ? wantQ + 1 : maxQ + 1) : 1;
+  ctx.onProgress?.({ stage: 'preconditioner', fraction: 0.3, message: `top ${kEig} eigenpairs of the ${s}×${s} subsample kernel` });
+  const t1 = performance.now();
+  const eig = await topEigenpairs(Kss, s, Math.min(kEig, s), { seed: seed + 17, iterations: opts.eigenIterations, signal: ctx.signal });
+  const eigenSeconds = (performance.now() - t1) / 1000;
+  const lam = eig.values.map((v) => Math.max(v / s, 0)); // eigenvalues of K_ss/s
+  const k = lam.length;
+
+  // Extra points outside S for the preconditioned diagonal (the Nyström extension is least accurate there).
+  const extraCount = Math.min(n - s, 256);
+  let extra: Int32Array = new Int32Array(0);
+  let projExtra: Float64Array = new Float64Array(0); // extraCount × (k−1): v_iᵀ K_{S,x}
+  const qCap = k - 1;
+  if ((mode === 'eigenpro' || needSpectrumForBatch) && extraCount > 0 && qCap > 0) {
+    const inS = new Uint8Array(n);
+    for (const j of sample) inS[j] = 1;
+    const pool = new Int32Array(n - s);
+    for (let i = 0, p = 0; i < n; i++) if (!inS[i]) pool[p++] = i;
+    extra = Int32Array.from(sampleIndices(pool.length, extraCount, rand), (p) => pool[p]);
+    const Kxs = await gatherBlock(op, extra, sample, rowChunk, ctx.signal);
+    projExtra = new Float64Array(extra.length * qCap);
+    for (let r = 0; r < extra.length; r++)
+      for (let i = 0; i < qCap; i++) {
+        let acc = 0;
+        for (let j = 0; j < s; j++) acc += eig.vectors[j * k + i] * Kxs[r * s + j];
+        projExtra[r * qCap + i] = acc;
+      }
+  }
+
+  /** max over S ∪ extra of the preconditioned diagonal for a given q (+ λ). */
+  const betaFor = (q: number): number => {
+    if (q === 0) return betaPlain;
+    const lq1 = lam[q];
+    let best = 0;
+    for (let j = 0; j < s; j++) {
+      let kp = diag[sample[j]];
+      for (let i = 0; i < q; i++) {
+        const v = eig.vectors[j * k + i];
+        kp -= s * (lam[i] - lq1) * v * v;
+      }
+      if (kp > best) best = kp;
+    }
+    for (let r = 0; r < extra.length; r++) {
+      let kp = diag[extra[r]];
+      for (let i = 0; i < q; i++) {
+        const p = projExtra[r * qCap + i];
+        if (lam[i] > 0) kp -= ((lam[i] - lq1) * p * p) / (s * lam[i] * lam[i]);
+      }
+      if (kp > best) best = kp;
+    }
+    // Never below the plain diagonal's share that no q-dimensional correction can remove (float noise guard).
+    return Math.max(best, 1e-6 * maxDiag) + lambda;
+  };
+
+  const bsMax = Math.max(1, Math.min(n, Math.floor(memoryBytes / 2 / (4 * n))));
+  const floor = 1e-6 * lam[0]; // float32 noise floor of the computed spectrum
+  const usable = (q: number) => q < k && lam[q] > floor;
+  const critical = (q: number) => betaFor(q) / (lam[q] + lambda / n);
+
+  let q = 0;
+  let qChoice: 'auto' | 'given' = 'auto';
+  const eigenproQ = (): number => {
+    if (wantQ !== undefined) {
+      let qq = wantQ;
+      while (qq > 0 && !usable(qq)) qq--;
+      return qq;
+    }
+    // Largest q whose critical batch fits the memory budget (m* grows with q).
+    for (let qq = Math.min(maxQ, k - 1); qq > 0; qq--) if (usable(qq) && critical(qq) <= bsMax) return qq;
+    return 0;
+  };
+  if (mode === 'eigenpro') {
+    q = eigenproQ();
+    if (wantQ !== undefined) qChoice = 'given';
+  }
+
+  const beta = betaFor(q);
+  const topEigenvalue = lam[q] + lambda / n;
+  const criticalBatch = beta / topEigenvalue;
+  let batchSize: number;
+  let bsChoice: 'auto' | 'given' | 'capped' = 'auto';
+  if (opts.batchSize !== undefined) {
+    batchSize = Math.max(1, Math.min(n, Math.floor(opts.batchSize)));
+    bsChoice = batchSize === Math.floor(opts.batchSize) ? 'given' : 'capped';
+  } else if (mode === 'none') {
+    const qe = eigenproQ();
+    batchSize = Math.max(1, Math.min(bsMax, Math.ceil(critical(qe))));
+  } else {
+    batchSize = Math.max(1, Math.min(bsMax, Math.ceil(criticalBatch)));
+    if (batchSize < Math.ceil(criticalBatch)) bsChoice = 'capped';
+  }
+  let step: number;
+  let stepChoice: 'auto' | 'given' = 'auto';
+  if (opts.step !== undefined) {
+    if (!(opts.step > 0)) throw new Error(`EigenPro: step must be > 0, got ${opts.step}`);
+    step = opts.step;
+    stepChoice = 'given';
+  } else if (batchSize < criticalBatch + 1) {
+    step = batchSize / beta;
+  } else {
+    step = (0.99 * 2 * batchSize) / (beta + (batchSize - 1) * topEigenvalue);
+  }
+
+  const V = new Float32Array(s * q);
+  const D = new Float64Array(q);
+  for (let i = 0; i < q; i++) D[i] = (1 - lam[q] / lam[i]) / (s * lam[i]);
+  for (let j = 0; j < s; j++) for (let i = 0; i < q; i++) V[j * q + i] = eig.vectors[j * k + i];
+
+  ctx.onProgress?.({ stage: 'preconditioner', fraction: 1, message: `q=${q}, batch ${batchSize}, step ${step.toPrecision(3)}` });
+  return {
+    n,
+    lambda,
+    mode,
+    sample,
+    s,
+    q,
+    eigenvalues: lam,
+    V,
+    D,
+    betaPlain,
+    beta,
+    topEigenvalue,
+    criticalBatch,
+    batchSize,
+    step,
+    memoryBytes,
+    seed,
+    choices: { q: qChoice, batchSize: bsChoice, step: stepChoice },
+    timings: { kernelSeconds, eigenSeconds },
+    backend: eig.backend || (await initBackend()).name,
+  };
+}
+
+/**
+ * Solve (K + λI) α = y for one or several right-hand sides with the prepared preconditioner.
+ * Reports progress once per epoch (and during long epochs), honours ctx.signal between batches.
+ * Rolls back an epoch that diverged and halves the step (the Nyström estimate of λ_{q+1} can be low).
+ */
+export async function eigenproSolve(
+  op: KernelOperator,
+  setup: EigenProSetup,
+  y: Float64Array | Float64Array[],
+  opts: SolveOptions = {},
+  ctx: RunContext = {},
+): Promise<EigenProResult> {
+  const n = op.n;
+  if (n !== setup.n) throw new Error(`EigenPro: operator has ${n} rows but the setup was built for ${setup.n}`);
+  const ys = Array.isArray(y) ? y : [y];
+  const t = ys.length;
+  if (t === 0) throw new Error('EigenPro: no right-hand side');
+  for (const col of ys) {
+    if (col.length !== n) throw new Error(`EigenPro: right-hand side has ${col.length} values, expected ${n}`);
+    for (let i = 0; i < n; i++) if (!Number.isFinite(col[i])) throw new Error(`EigenPro: right-hand side value ${i} is not finite (${col[i]})`);
+  }
+  const tol = opts.tol ?? 1e-4;
+  const maxEpochs = opts.maxEpochs ?? 200;
+  const stage = opts.stage ?? (setup.mode === 'eigenpro' ? 'eigenpro' : 'sgd');
+  const { lambda, q, s, sample, V, D, batchSize: bs } = setup;
+  let step = setup.step;
+  const rand = makeRng(setup.seed + 1001);
+  const start = performance.now();
+
+  // Interleaved n×t storage: row i holds the t right-hand sides of point i.
+  const Y = new Float64Array(n * t);
+  const A = new Float64Array(n * t);
+  for (let c = 0; c < t; c++) {
+    for (let i = 0; i < n; i++) Y[i * t + c] = ys[c][i];
+    const a0 = opts.alpha0?.[c];
+    if (a0) {
+      if (a0.length !== n) throw new Error(`EigenPro: alpha0 has ${a0.length} values, expected ${n}`);
+      for (let i = 0; i < n; i++) A[i * t + c] = a0[i];
+    }
+  }
+
+  // Residual rows: all, or a fixed random subset; cached when they fit in half the memory budget.
+  const evalSize = Math.max(1, opts.evalSize ?? 4000);
+  const evalIdx = n <= evalSize ? rangeIdx(0, n) : sampleIndices(n, evalSize, makeRng(setup.seed + 7));
+  const residualExact = evalIdx.length === n;
+  const ne = evalIdx.length;
+  const cacheEval = ne * n * 4 <= setup.memoryBytes / 2;
+  const evalChunk = Math.max(1, Math.min(ne, Math.floor(setup.memoryBytes / 2 / (4 * n))));
+  let evalRows: Float32Array | null = null;
+  const yNorm = new Float64Array(t);
+  for (let r = 0; r < ne; r++) for (let c = 0; c < t; c++) yNorm[c] += Y[evalIdx[r] * t + c] ** 2;
+
+  const relResidual = async (): Promise<number> => {
+    const rr = new Float64Array(t);
+    const accumulate = (rows: Float32Array, part: Int32Array) => {
+      for (let r = 0; r < part.length; r++) {
+        const i = part[r];
+        const o = r * n;
+        for (let c = 0; c < t; c++) {
+          let acc = 0;
+          if (t === 1) for (let j = 0; j < n; j++) acc += rows[o + j] * A[j];
+          else for (let j = 0; j < n; j++) acc += rows[o + j] * A[j * t + c];
+          const g = acc + lambda * A[i * t + c] - Y[i * t + c];
+          rr[c] += g * g;
+        }
+      }
+    };
+    if (cacheEval) {
+      if (!evalRows) evalRows = (await op.rows(evalIdx)) as Float32Array;
+      accumulate(evalRows, evalIdx);
+    } else {
+      for (let st = 0; st < ne; st += evalChunk) {
+        throwIfCancelled(ctx.signal);
+        const part = evalIdx.subarray(st, Math.min(ne, st + evalChunk));
+        accumulate(await op.rows(part), part);
+        await yieldToLoop();
+      }
+    }
+    let worst = 0;
+    for (let c = 0; c < t; c++) {
+      const rel = yNorm[c] > 0 ? Math.sqrt(rr[c] / yNorm[c]) : Math.sqrt(rr[c] / ne);
+      if (!Number.isFinite(rel)) return Infinity;
+      worst = Math.max(worst, rel);
+    }
+    return worst;
+  };
+
+  // Position of each subsample point in S, for the correction's gather K_{S,B} = (K_{B,S})ᵀ.
+  const g = new Float64Array(bs * t);
+  const h = new Float64Array(s * t);
+  const coef = new Float64Array(q * t);
+  const perm = rangeIdx(0, n);
+
+  let residual = await relResidual();
+  const history: EpochRecord[] = [{ epoch: 0, residual, trainMse: NaN, seconds: (performance.now() - start) / 1000, step }];
+  let best = { residual, alpha: A.slice() };
+  let epochs = 0;
+  let halvings = 0;
+  let lastReport = performance.now();
+  const stepsPerEpoch = Math.ceil(n / bs);
+
+  const report = (epoch: number, within: number) => {
+    const elapsed = (performance.now() - start) / 1000;
+    const done = epoch + within;
+    // Expected epochs: from the recent log-residual decrease, capped by maxEpochs.
+    let remaining = maxEpochs - done;
+    const h3 = history.slice(-4).filter((r) => Number.isFinite(r.residual) && r.residual > 0);
+    if (h3.length >= 2 && residual > tol) {
+      const rate = Math.log(h3[0].residual / h3[h3.length - 1].residual) / (h3[h3.length - 1].epoch - h3[0].epoch);
+      if (rate > 0) remaining = Math.min(remaining, Math.log(residual / tol) / rate - within);
+    } else if (residual <= tol) remaining = 0;
+    remaining = Math.max(0, remaining);
+    const perEpoch = done > 0 ? elapsed / done : NaN;
+    const r0 = history[0].residual;
+    const logFrac = r0 > tol && residual < r0 ? Math.log(r0 / residual) / Math.log(r0 / tol) : 0;
+    ctx.onProgress?.({
+      stage,
+      fraction: Math.min(1, Math.max(done / maxEpochs, logFrac)),
+      eta: Number.isFinite(perEpoch) ? remaining * perEpoch : undefined,
+      message: `epoch ${epoch}${within > 0 ? '+' : ''}/${maxEpochs}, relative residual ${residual.toExponential(2)}`,
+      detail: { epoch, residual, trainMse: history[history.length - 1].trainMse, step },
+    });
+  };
+
+  while (epochs < maxEpochs && residual > tol) {
+    throwIfCancelled(ctx.signal);
+    shuffle(perm, rand);
+    let sq = 0;
+    let seen = 0;
+    let blewUp = false;
+    let firstBatchRms = NaN;
+    for (let st = 0, b = 0; st < n; st += bs, b++) {
+      const B = perm.subarray(st, Math.min(n, st + bs));
+      const m = B.length;
+      const Kb = await op.rows(B);
+      // g = (K + λI)_{B,·} α − y_B
+      let batchSq = 0;
+      for (let r = 0; r < m; r++) {
+        const i = B[r];
+        const o = r * n;
+        if (t === 1) {
+          let acc = 0;
+          for (let j = 0; j < n; j++) acc += Kb[o + j] * A[j];
+          const gi = acc + lambda * A[i] - Y[i];
+          g[r] = gi;
+          batchSq += gi * gi;
+        } else {
+          for (let c = 0; c < t; c++) g[r * t + c] = 0;
+          for (let j = 0; j < n; j++) {
+            const kv = Kb[o + j];
+            if (kv === 0) continue;
+            for (let c = 0; c < t; c++) g[r * t + c] += kv * A[j * t + c];
+          }
+          for (let c = 0; c < t; c++) {
+            const gi = g[r * t + c] + lambda * A[i * t + c] - Y[i * t + c];
+            g[r * t + c] = gi;
+            batchSq += gi * gi;
+          }
+        }
+      }
+      const rms = Math.sqrt(batchSq / (m * t));
+      if (b === 0) firstBatchRms = rms;
+      if (!Number.isFinite(rms) || rms > 1e3 * Math.max(firstBatchRms, 1e-300)) {
+        blewUp = true;
+        break;
+      }
+      sq += batchSq;
+      seen += m * t;
+      const eta = step / m;
+      if (q > 0) {
+        // h = K_{S,B} g, coef = D ∘ (Vᵀ h), α_S += η/m · V coef
+        h.fill(0);
+        for (let r = 0; r < m; r++) {
+          const o = r * n;
+          if (t === 1) {
+            const gr = g[r];
+            for (let jj = 0; jj < s; jj++) h[jj] += Kb[o + sample[jj]] * gr;
+          } else {
+            for (let jj = 0; jj < s; jj++) {
+              const kv = Kb[o + sample[jj]];
+              for (let c = 0; c < t; c++) h[jj * t + c] += kv * g[r * t + c];
+            }
+          }
+        }
+        coef.fill(0);
+        for (let jj = 0; jj < s; jj++)
+          for (let i = 0; i < q; i++) {
+            const v = V[jj * q + i];
+            for (let c = 0; c < t; c++) coef[i * t + c] += v * h[jj * t + c];
+          }
+        for (let i = 0; i < q; i++) for (let c = 0; c < t; c++) coef[i * t + c] *= D[i];
+        for (let jj = 0; jj < s; jj++) {
+          const row = sample[jj] * t;
+          for (let c = 0; c < t; c++) {
+            let acc = 0;
+            for (let i = 0; i < q; i++) acc += V[jj * q + i] * coef[i * t + c];
+            A[row + c] += eta * acc;
+          }
+        }
+      }
+      for (let r = 0; r < m; r++) {
+        const row = B[r] * t;
+        for (let c = 0; c < t; c++) A[row + c] -= eta * g[r * t + c];
+      }
+      if (performance.now() - lastReport > 250) {
+        throwIfCancelled(ctx.signal);
+        report(epochs, (b + 1) / stepsPerEpoch);
+        lastReport = performance.now();
+        await yieldToLoop();
+      } else if ((b & 7) === 7) {
+        throwIfCancelled(ctx.signal);
+      }
+    }
+    epochs++;
+    const r = blewUp ? Infinity : await relResidual();
+    const diverged = !Number.isFinite(r) || r > 10 * best.residual;
+    if (diverged) {
+      // Roll back to the best iterate and halve the step.
+      A.set(best.alpha);
+      step *= 0.5;
+      halvings++;
+      if (halvings > 20) throw new Error('EigenPro: the iteration keeps diverging even with a 10⁶× smaller step (kernel not positive semi-definite?)');
+      residual = best.residual;
+      history.push({ epoch: epochs, residual, trainMse: seen ? sq / seen : NaN, seconds: (performance.now() - start) / 1000, step, rolledBack: true });
+    } else {
+      residual = r;
+      if (r < best.residual) best = { residual: r, alpha: A.slice() };
+      history.push({ epoch: epochs, residual, trainMse: seen ? sq / seen : NaN, seconds: (performance.now() - start) / 1000, step });
+    }
+    report(epochs, 0);
+    lastReport = performance.now();
+    await yieldToLoop();
+  }
+  // Return the best iterate (the last one unless the final epochs were noisy).
+  if (best.residual < residual) {
+    A.set(best.alpha);
+    residual = best.residual;
+  }
+  const alpha = ys.map((_, c) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = A[i * t + c];
+    return out;
+  });
+  return {
+    alpha,
+    epochs,
+    residual,
+    residualExact,
+    converged: residual <= tol,
+    stopReason: residual <= tol ? 'tolerance' : 'maxEpochs',
+    history,
+    seconds: (performance.now() - start) / 1000,
+    step,
+  };
+}
+
+/** Setup and solve in one call. */
+export async function eigenpro(
+  op: KernelOperator,
+  y: Float64Array | Float64Array[],
+  opts: EigenProOptions & SolveOptions = {},
+  ctx: RunContext = {},
+): Promise<EigenProResult & { setup: EigenProSetup }> {
+  const setup = await setupEigenPro(op, opts, ctx);
+  const res = await eigenproSolve(op, setup, y, opts, ctx);
+  return { ...res, setup };
+}
+
+export { CancelledError };
