@@ -6,7 +6,7 @@
 import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
 import { patternDb } from './antenna.ts';
 import { toCity } from './layout.ts';
-import { C, Z0, dbmToW, pathLossDb } from './pathloss.ts';
+import { C, Z0, dbmToW, pathLossDb, umaInverseLoss } from './pathloss.ts';
 import type { Scene } from './scene.ts';
 import { sampleShadow } from './shadowing.ts';
 
@@ -61,6 +61,9 @@ export async function computeSiteFields(scene: Scene, pts: Points, ctx: RunConte
       })),
     };
   });
+  const uma = scene.model === 'uma';
+  const floorDb = -scene.pattern.am;
+  const floorGain = Math.exp(DB * floorDb);
   const maxF = Math.max(1, ...siteConst.map((c) => c.fGHz.length));
   const invLoss = new Float64Array(maxF);
   for (let start = 0; start < n; start += CHUNK) {
@@ -75,14 +78,13 @@ export async function computeSiteFields(scene: Scene, pts: Points, ctx: RunConte
         const site = scene.sites[s];
         const dx = x - site.x;
         const dy = y - site.y;
-        const d2 = Math.hypot(dx, dy);
+        const d2 = Math.sqrt(dx * dx + dy * dy);
         const dz = site.height - h;
-        const d3 = Math.hypot(d2, dz);
+        const d3 = Math.sqrt(d2 * d2 + dz * dz);
         const isLos = !scene.index.blocked(u, v, h, siteUV[s][0], siteUV[s][1], site.height);
         const sc = siteConst[s];
-        for (let f = 0; f < sc.fGHz.length; f++) {
-          invLoss[f] = Math.exp(-DB * pathLossDb(scene.model, d2, d3, site.height, h, sc.fGHz[f], isLos));
-        }
+        if (uma) umaInverseLoss(d2, d3, site.height, h, sc.fGHz, isLos, invLoss);
+        else for (let f = 0; f < sc.fGHz.length; f++) invLoss[f] = Math.exp(-DB * pathLossDb(scene.model, d2, d3, site.height, h, sc.fGHz[f], isLos));
         const az = Math.atan2(dx, dy) * DEG;
         const theta = Math.atan2(dz, d2) * DEG;
         // S = Σ_installations (Σ_sectors g) · Σ_carriers EIRP·(4π/λ²)/L  (each sector radiates its operator's carriers)
@@ -90,7 +92,8 @@ export async function computeSiteFields(scene: Scene, pts: Points, ctx: RunConte
         for (const inst of sc.inst) {
           let g = 0;
           for (const sec of inst.sectors) {
-            g += Math.exp(DB * patternDb(scene.pattern, az - sec.azimuthDeg, theta, sec.mechTiltDeg, sec.elecTiltDeg));
+            const a = patternDb(scene.pattern, az - sec.azimuthDeg, theta, sec.mechTiltDeg, sec.elecTiltDeg);
+            g += a === floorDb ? floorGain : Math.exp(DB * a);
           }
           let c = 0;
           for (const car of inst.carriers) c += car.k * invLoss[car.fi];

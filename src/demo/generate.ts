@@ -9,7 +9,7 @@
 import { throwIfCancelled, subProgress, yieldToLoop, type RunContext } from '../domain/run.ts';
 import type { Bounds, Grid, Reading, ReferenceMap, Sensor } from '../domain/types.ts';
 import { cellCentres } from '../geo/grid.ts';
-import { toWgs84 } from '../geo/crs.ts';
+import { WGS84, transformer } from '../geo/crs.ts';
 import { driveRoute } from './drive.ts';
 import { computeSiteFields, pointsOf, totalField, type SiteFields } from './field.ts';
 import { Rng } from './prng.ts';
@@ -109,10 +109,13 @@ function sharesAt(scene: Scene, t: number): number[] {
   return scene.sites.map((s) => powerShare(siteLoad(s.traffic, t, UTC_OFFSET_HOURS)));
 }
 
-/** Round to 1e-6 degrees / 1 cm: what a sensor file would carry. */
-function lonLat(scene: Scene, x: number, y: number): { lat: number; lon: number } {
-  const [lon, lat] = toWgs84(scene.crs, x, y);
-  return { lat: Math.round(lat * 1e7) / 1e7, lon: Math.round(lon * 1e7) / 1e7 };
+/** WGS84 position rounded to 1e-7° (≈ 1 cm), what a sensor file would carry. One proj4 set-up for all points. */
+function lonLatOf(scene: Scene): (x: number, y: number) => { lat: number; lon: number } {
+  const t = transformer(scene.crs, WGS84);
+  return (x, y) => {
+    const [lon, lat] = t.forward([x, y]);
+    return { lat: Math.round(lat * 1e7) / 1e7, lon: Math.round(lon * 1e7) / 1e7 };
+  };
 }
 
 export async function generateDemo(opts: Partial<DemoParams> = {}, ctx: RunContext = {}): Promise<DemoDataset> {
@@ -163,10 +166,11 @@ async function sensorDataset(params: DemoParams, scene: Scene, ctx: RunContext):
   const gaps = rng.fork('gaps');
   const truth = placed.map(() => new Float64Array(times.length));
   const readings: Reading[] = [];
+  const lonLat = lonLatOf(scene);
   const sensors: Sensor[] = placed.map((p, i) => ({
     id: `S${String(i + 1).padStart(3, '0')}`,
     name: `Synthetic sensor ${String(i + 1).padStart(2, '0')} (${p.street})`,
-    ...lonLat(scene, p.x, p.y),
+    ...lonLat(p.x, p.y),
     x: p.x,
     y: p.y,
     height: p.height,
@@ -203,7 +207,7 @@ async function sensorDataset(params: DemoParams, scene: Scene, ctx: RunContext):
     description:
       `Synthetic, not measured. Noise-free total field (V/m) of the emfmap demo scene at ${params.referenceHeight} m above ground, ` +
       `averaged over the ${times.length} reading times (every ${params.stepHours} h for ${params.days} days, traffic load applied), ` +
-      `${grid.width}×${grid.height} cells of ${(1000 * (grid.bounds.xmax - grid.bounds.xmin) / grid.width / 1000).toFixed(1)} m. ` +
+      `${grid.width}×${grid.height} cells of ${((grid.bounds.xmax - grid.bounds.xmin) / grid.width).toFixed(1)} m. ` +
       'Cells inside building footprints carry the street-level NLOS value (no building-entry loss).',
   };
   return {
@@ -242,6 +246,7 @@ async function driveDataset(params: DemoParams, scene: Scene, ctx: RunContext): 
   );
   const e = totalField(driveFields, share);
   const noise = rng.fork('drive-measurement');
+  const lonLat = lonLatOf(scene);
   const sensors: Sensor[] = [];
   const readings: Reading[] = [];
   const truth: Float64Array[] = [];
@@ -257,7 +262,7 @@ async function driveDataset(params: DemoParams, scene: Scene, ctx: RunContext): 
     sensors.push({
       id,
       name: `drive point ${i + 1}`,
-      ...lonLat(scene, x, y),
+      ...lonLat(x, y),
       x,
       y,
       height: params.driveHeight,

@@ -40,9 +40,34 @@ export function umaDb(d2D: number, d3D: number, hBS: number, hUT: number, fGHz: 
 export function pathLossDb(model: PathLossModel, d2D: number, d3D: number, hBS: number, hUT: number, fGHz: number, los: boolean): number {
   if (model === 'free-space') return freeSpaceDb(Math.max(d3D, 1), fGHz);
   const d2 = Math.max(d2D, 10);
-  const d3 = Math.max(d3D, Math.hypot(d2, hBS - hUT));
+  const dh = hBS - hUT;
+  const d3 = d2D >= 10 ? d3D : Math.max(d3D, Math.sqrt(d2 * d2 + dh * dh));
   return umaDb(d2, d3, hBS, hUT, fGHz, los);
 }
+
+/**
+ * 1/L (linear) of one UMa link at several frequencies, the same values as 10^(-pathLossDb/10) but sharing
+ * the distance terms between frequencies (the field computation's hot loop): below the breakpoint and in
+ * NLOS the frequency only enters as 20 log10(fc), i.e. a factor 1/fc².
+ */
+export function umaInverseLoss(d2D: number, d3D: number, hBS: number, hUT: number, fGHz: ArrayLike<number>, los: boolean, out: Float64Array): void {
+  const d2 = Math.max(d2D, 10);
+  const dh = hBS - hUT;
+  const d3 = d2D >= 10 ? d3D : Math.max(d3D, Math.sqrt(d2 * d2 + dh * dh));
+  const lg = Math.log10(d3);
+  const a1 = 28.0 + 22 * lg; // LOS below the breakpoint, without the 20 log10(fc) term
+  const aN = 13.54 + 39.08 * lg - 0.6 * (hUT - 1.5);
+  const kBp = (4 * Math.max(hBS - 1, 0.1) * Math.max(hUT - 1, 0.1) * 1e9) / C;
+  for (let f = 0; f < fGHz.length; f++) {
+    const fc = fGHz[f];
+    const dbp = kBp * fc;
+    let a = d2 <= dbp ? a1 : 28.0 + 40 * lg - 9 * Math.log10(dbp * dbp + dh * dh);
+    if (!los && aN > a) a = aN;
+    out[f] = Math.exp(-DB * a) / (fc * fc);
+  }
+}
+
+const DB = Math.LN10 / 10;
 
 /** Power density (W/m²) from an EIRP (W) towards a point with relative gain g (linear) and path loss (dB). */
 export function powerDensity(eirpW: number, gainLinear: number, fGHz: number, lossDb: number): number {

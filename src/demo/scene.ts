@@ -5,7 +5,7 @@
 import type { Bounds } from '../domain/types.ts';
 import { localTransverseMercator } from '../geo/crs.ts';
 import { MACRO_PANEL, type PatternParams } from './antenna.ts';
-import { generateLayout, toCity, toCrs, buildingsFromRects, cityFrame, type CityLayout, type Buildings } from './layout.ts';
+import { generateLayout, toCrs, buildingsFromRects, cityFrame, type CityLayout, type Buildings } from './layout.ts';
 import { BuildingIndex } from './los.ts';
 import type { PathLossModel } from './pathloss.ts';
 import { Rng } from './prng.ts';
@@ -268,10 +268,4 @@ export function makeScene(opts: {
     model: opts.model ?? 'uma',
     shadowing: { sigmaLosDb: 4, sigmaNlosDb: 6, corrDist: 40, fields: null, ...opts.shadowing },
   };
-}
-
-/** Is the CRS point (x, y) inside a building footprint? */
-export function insideBuilding(scene: Scene, x: number, y: number): boolean {
-  const [u, v] = toCity(scene.layout.frame, x, y);
-  return scene.index.buildingAt(u, v) >= 0;
 }

@@ -88,12 +88,13 @@ export function placeSensors(scene: Scene, rng: Rng, p: NetworkParams = DEFAULT_
   let attempts = 0;
   while (placed.length < p.count) {
     attempts++;
+    if (attempts > 1_000_000) throw new Error(`cannot place ${p.count} sensors on the streets of the area`);
     if (attempts % 5000 === 0) spacing *= 0.9; // the streets are full at this spacing: relax it
     const street = pickStreet();
     const pos = kerbPosition(scene, rng, street, p.margin);
     if (!pos) continue;
     if (placed.some((q) => Math.hypot(q.x - pos.x, q.y - pos.y) < spacing)) continue;
-    // not flush against a façade (a post needs room), and not on the carriageway's far side of a square
+    // not flush against a façade: a post needs room
     const [u, v] = toCity(scene.layout.frame, pos.x, pos.y);
     if (scene.index.distanceToBuildings(u, v, 1) < 0.5) continue;
     placed.push({ x: Math.round(pos.x * 100) / 100, y: Math.round(pos.y * 100) / 100, height: Math.round(rng.uniform(3, 4) * 10) / 10, street: street.name });
@@ -116,7 +117,7 @@ export interface Outage {
   kind: 'outage' | 'dead';
 }
 
-/** Outages: two sensors off for 36 h and 60 h, one that dies on day 6 and never comes back. */
+/** Outages: two sensors off for 36 h and 60 h, one that dies 70–80 % into the series and never comes back. */
 export function drawOutages(rng: Rng, nSensors: number, start: number, end: number): Outage[] {
   if (nSensors < 3) return [];
   const ids: number[] = [];

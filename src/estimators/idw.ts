@@ -171,6 +171,10 @@ export class IdwModel {
     this.d2 = new Float64Array(Math.max(1, cap));
   }
 
+  get sites(): number {
+    return this.x.length;
+  }
+
   get mode(): 'all' | 'knn' | 'radius' {
     return this.opts.radius > 0 ? 'radius' : this.opts.neighbours > 0 ? 'knn' : 'all';
   }
@@ -260,6 +264,32 @@ export class IdwModel {
     }
     return swv / sw;
   }
+
+  /**
+   * One grid row of the global power-2 form, the hot loop of `neighbours=0`: branch-free inner loop with
+   * the row's squared y-distances precomputed. Returns false when the row needs the general path
+   * (a cell centre on a site, or weights out of range).
+   */
+  rowAllPower2(ty: number, x0: number, dx: number, width: number, out: Float32Array, offset: number, dy2: Float64Array): boolean {
+    if (this.index || this.opts.power !== 2) return false;
+    const { x, y, v, eps2 } = this;
+    const n = x.length;
+    for (let i = 0; i < n; i++) dy2[i] = (y[i] - ty) * (y[i] - ty);
+    for (let c = 0; c < width; c++) {
+      const tx = x0 + (c + 0.5) * dx;
+      let sw = 0, swv = 0, dmin = Infinity;
+      for (let i = 0; i < n; i++) {
+        const ex = x[i] - tx;
+        const d2 = ex * ex + dy2[i];
+        const w = 1 / d2;
+        sw += w;
+        swv += w * v[i];
+        if (d2 < dmin) dmin = d2;
+      }
+      out[offset + c] = dmin <= eps2 || !Number.isFinite(sw) || !(sw > 0) ? this.atAll(tx, ty) : swv / sw;
+    }
+    return true;
+  }
 }
 
 /** IDW of every cell centre of a grid, in row chunks that yield for progress and cancellation. */
@@ -269,10 +299,13 @@ export async function idwGrid(model: IdwModel, grid: Grid, ctx: RunContext = {})
   const dx = (grid.bounds.xmax - grid.bounds.xmin) / width;
   const dy = (grid.bounds.ymax - grid.bounds.ymin) / height;
   let last = Date.now();
+  const dy2 = new Float64Array(model.sites);
   for (let r = 0; r < height; r++) {
     const ty = grid.bounds.ymax - (r + 0.5) * dy;
     const base = r * width;
-    for (let c = 0; c < width; c++) out[base + c] = model.at(grid.bounds.xmin + (c + 0.5) * dx, ty);
+    if (!model.rowAllPower2(ty, grid.bounds.xmin, dx, width, out, base, dy2)) {
+      for (let c = 0; c < width; c++) out[base + c] = model.at(grid.bounds.xmin + (c + 0.5) * dx, ty);
+    }
     if (Date.now() - last > 50) {
       await yieldToLoop();
       throwIfCancelled(ctx.signal);

@@ -584,8 +584,9 @@ export interface CandidateReport {
   psill: number;
   range: number;
   effectiveRange: number;
-  /** WLS objective (Cressie) of the fit. */
+  /** WLS objective of the fit (with its weighting). */
   wls: number;
+  weighting: 'cressie' | 'empirical';
   /** Leave-one-out RMSE of ordinary kriging with this model (target units, working scale). */
   looRmse: number;
   /** Mean standardized squared LOO error (≈ 1 when the kriging variance is calibrated). */
@@ -623,6 +624,13 @@ export function looScore(x: ArrayLike<number>, y: ArrayLike<number>, valueSets: 
   return { rmse: Math.sqrt(se / cnt), msse: sse / cnt };
 }
 
+function sameFit(a: VariogramFit, b: VariogramFit): boolean {
+  if (a.model.model !== b.model.model || a.fallback !== b.fallback) return false;
+  const close = (u: number, v: number, scale: number) => Math.abs(u - v) <= 0.01 * scale;
+  const sill = a.model.nugget + a.model.psill;
+  return close(a.model.range, b.model.range, a.model.range) && close(a.model.psill, b.model.psill, sill) && close(a.model.nugget, b.model.nugget, sill);
+}
+
 export interface VariogramChoice {
   empirical: EmpiricalVariogram;
   candidates: CandidateReport[];
@@ -644,9 +652,13 @@ export interface VariogramSelectOptions {
 /** Empirical variogram, WLS fit of each candidate family, choice by leave-one-out kriging RMSE. */
 export async function selectVariogram(x: ArrayLike<number>, y: ArrayLike<number>, valueSets: ArrayLike<number>[], o: VariogramSelectOptions, ctx: RunContext = {}): Promise<VariogramChoice> {
   const empirical = empiricalVariogram(x, y, valueSets, { lags: o.lags, maxLag: o.maxLag, estimator: o.estimator });
+  // each family fitted with both weightings (variogram.ts); near-identical fits are scored once
   const fits: VariogramFit[] = [];
   for (const m of o.models) {
-    fits.push(fitVariogram(empirical, m, { nugget: o.nugget, range: o.range, psill: o.psill }));
+    for (const weighting of ['cressie', 'empirical'] as const) {
+      const f = fitVariogram(empirical, m, { nugget: o.nugget, range: o.range, psill: o.psill, weighting });
+      if (!fits.some((g) => sameFit(g, f))) fits.push(f);
+    }
     throwIfCancelled(ctx.signal);
   }
   // with too few pairs to fit anything, every family falls back to the same default: keep one
@@ -663,6 +675,7 @@ export async function selectVariogram(x: ArrayLike<number>, y: ArrayLike<number>
       range: f.model.range,
       effectiveRange: f.effectiveRange,
       wls: f.objective,
+      weighting: f.weighting,
       looRmse: score.rmse,
       looMsse: score.msse,
       fallback: f.fallback,

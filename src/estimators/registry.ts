@@ -9,6 +9,8 @@ import type { Estimator, EstimatorInfo } from './types.ts';
 const LOADERS: Record<string, () => Promise<Estimator>> = {
   // e.g. idw: async () => (await import('./idw.ts')).idw,
   idw: async () => (await import('./idw.ts')).idw,
+  kriging: async () => (await import('./kriging.ts')).kriging,
+  gp: async () => (await import('./gp.ts')).gp,
 };
 
 export function estimatorIds(): string[] {

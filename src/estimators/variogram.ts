@@ -18,7 +18,8 @@
 // deviation so that every step weighs the same whatever its amplitude, and the pooled variogram is scaled back
 // by the mean step variance (for a single step this is exactly the plain variogram).
 //
-// Fit: weighted least squares with Cressie's weights N_h/γ(h;θ)², i.e. minimise Σ N_h (γ̂_h/γ(h;θ) − 1)²,
+// Fit: weighted least squares with Cressie's weights N_h/γ(h;θ)², i.e. minimise Σ N_h (γ̂_h/γ(h;θ) − 1)², or with
+// the empirical ones N_h/γ̂_h² (Σ N_h (γ(h;θ)/γ̂_h − 1)²; see FitOptions.weighting),
 // over θ = (log sill, log range, logit nugget share) by Nelder–Mead from several starts (the objective is not
 // convex in the range). Lags with fewer than `minPairs` pairs are reported but not fitted.
 
@@ -337,6 +338,12 @@ export interface FitOptions {
   psill?: number;
   /** Lags with fewer pairs are not fitted (default 6, lowered when the data are few). */
   minPairs?: number;
+  /**
+   * 'cressie' (default): weights N_h/γ(h;θ)², Cressie (1985). 'empirical': N_h/γ̂_h², the same relative error
+   * measured against the data; it cannot be gamed by overshooting the short lags with a large nugget (the
+   * Cressie term is bounded by N_h when γ ≫ γ̂), at the price of trusting the noisy first lags more.
+   */
+  weighting?: 'cressie' | 'empirical';
 }
 
 export interface VariogramFit {
@@ -347,6 +354,7 @@ export interface VariogramFit {
   lagsUsed: number;
   /** True when there were too few lags to fit and a default model was used. */
   fallback: boolean;
+  weighting: 'cressie' | 'empirical';
 }
 
 const sigmoid = (t: number) => 1 / (1 + Math.exp(-t));
@@ -369,6 +377,7 @@ export function fitVariogram(emp: EmpiricalVariogram, model: VariogramModelName,
   const fN = opts.nugget;
   const fP = opts.psill;
   const fA = opts.range;
+  const weighting = opts.weighting ?? 'cressie';
   const scale = Math.max(emp.variance, ...gs.filter((g) => g > 0), 0);
   const unitRange = effectiveRange(model, 1); // effective range of a = 1
 
@@ -378,7 +387,7 @@ export function fitVariogram(emp: EmpiricalVariogram, model: VariogramModelName,
     const psill = fP !== undefined ? fP : Math.max(sill - nugget, 0);
     const range = fA !== undefined ? fA : Math.max(emp.maxDistance / 2, 1e-9) / unitRange;
     const m: VariogramModel = { model, nugget, psill, range };
-    return { model: m, objective: NaN, effectiveRange: effectiveRange(model, range), lagsUsed: use.length, fallback: true };
+    return { model: m, objective: NaN, effectiveRange: effectiveRange(model, range), lagsUsed: use.length, fallback: true, weighting };
   };
   if (use.length < 3 || !(scale > 0)) return fallback();
 
@@ -412,7 +421,7 @@ export function fitVariogram(emp: EmpiricalVariogram, model: VariogramModelName,
     for (let k = 0; k < hs.length; k++) {
       const g = m.nugget + m.psill * (1 - rho(hs[k]));
       if (!(g > 0)) return Infinity;
-      const e = gs[k] / g - 1;
+      const e = weighting === 'cressie' ? gs[k] / g - 1 : gs[k] > 0 ? g / gs[k] - 1 : g;
       s += ns[k] * e * e;
     }
     return s;
@@ -444,5 +453,5 @@ export function fitVariogram(emp: EmpiricalVariogram, model: VariogramModelName,
       f = f0;
     }
   }
-  return { model: m, objective: f, effectiveRange: effectiveRange(model, m.range), lagsUsed: use.length, fallback: false };
+  return { model: m, objective: f, effectiveRange: effectiveRange(model, m.range), lagsUsed: use.length, fallback: false, weighting };
 }

@@ -186,24 +186,3 @@ function distanceChannels(
   }
   return { idw, nearest, distance };
 }
-
-/** Observations restricted to the sites `keep` (indices into obs.cell), e.g. the training cells of a fold. */
-export function subsetObservations(obs: Observations, keep: ArrayLike<number>): Observations {
-  const m = keep.length;
-  const cell = new Int32Array(m);
-  const x = new Float64Array(m);
-  const y = new Float64Array(m);
-  const values = new Float64Array(m);
-  const count = new Int32Array(m);
-  const sensorIds: string[][] = [];
-  for (let j = 0; j < m; j++) {
-    const i = keep[j];
-    cell[j] = obs.cell[i];
-    x[j] = obs.x[i];
-    y[j] = obs.y[i];
-    values[j] = obs.values[i];
-    count[j] = obs.count[i];
-    sensorIds.push(obs.sensorIds[i]);
-  }
-  return { grid: obs.grid, cell, x, y, values, count, sensorIds };
-}

@@ -3,8 +3,8 @@
 // the window are dropped and reported, so a map never silently uses stale or missing data.
 //
 // Aggregations: mean, median, max, p95 (95th percentile, linear interpolation between order statistics,
-// i.e. numpy's default / Hyndman-Fan type 7), last (latest timestamp; among snapshot readings without a
-// time, the one stored last).
+// i.e. numpy's default / Hyndman-Fan type 7), last (the latest timestamp; a snapshot reading without a
+// time counts as the oldest). mean / max / last are computed by SQLite, quantiles in one pass here.
 
 import type { Aggregation, Selection, Sensor } from '../domain/types.ts';
 import { UserError } from '../domain/errors.ts';
@@ -37,7 +37,6 @@ interface Acc {
   n: number;
   sum: number;
   max: number;
-  lastTime: number;
   last: number;
   /** Values, only for median / p95. */
   vals: number[] | null;
@@ -66,25 +65,28 @@ export function selectSensorValues(store: ProjectStore, sel: Selection): SensorV
 
   const keepValues = agg === 'median' || agg === 'p95';
   const acc = new Map<string, Acc>();
-  for (const s of wanted) acc.set(s.id, { n: 0, sum: 0, max: -Infinity, lastTime: -Infinity, last: NaN, vals: keepValues ? [] : null });
+  for (const s of wanted) acc.set(s.id, { n: 0, sum: 0, max: -Infinity, last: NaN, vals: keepValues ? [] : null });
   const band = sel.band ?? null;
-  store.scanReadings(
-    { from, to, band, sensorIds: sel.sensorIds && sel.sensorIds.length > 0 ? wanted.map((s) => s.id) : undefined },
-    (id, time, value) => {
+  const q = { from, to, band, sensorIds: sel.sensorIds && sel.sensorIds.length > 0 ? wanted.map((s) => s.id) : undefined };
+  if (keepValues) {
+    // quantiles need every value: one pass over the rows
+    store.scanReadings(q, (id, _time, value) => {
       const a = acc.get(id);
       if (!a) return;
       a.n++;
-      a.sum += value;
-      if (value > a.max) a.max = value;
-      // snapshot readings (time null) count as oldest; ties keep the later-stored one
-      const t = time ?? -Infinity;
-      if (t >= a.lastTime) {
-        a.lastTime = t;
-        a.last = value;
-      }
-      a.vals?.push(value);
-    },
-  );
+      a.vals!.push(value);
+    });
+  } else {
+    // mean / max / last: aggregated by SQLite, one row per sensor comes back
+    for (const r of store.aggregateReadings(q)) {
+      const a = acc.get(r.id);
+      if (!a) continue;
+      a.n = r.n;
+      a.sum = r.mean * r.n;
+      a.max = r.max;
+      a.last = r.last;
+    }
+  }
 
   const sensors: Sensor[] = [];
   const values: number[] = [];

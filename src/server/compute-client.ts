@@ -238,19 +238,26 @@ export class ComputeClient implements Invoker {
 // -------------------------------------------------------------------------------------------------------------
 // Node child process (browser mode and tests)
 
-const CHILD_ENTRY = fileURLToPath(new URL('./compute-child.ts', import.meta.url));
-
-/** Spawn the service in a Node child process (TypeScript through tsx's loader; typed arrays cross as they are). */
-export function nodeComputeProcess(opts: { maxOldSpaceMb?: number; entry?: string } = {}): ComputeProcess {
-  const require = createRequire(import.meta.url);
+/**
+ * Spawn the service in a Node child process (TypeScript through tsx's loader; typed arrays cross as they are).
+ * `execPath` runs it with another Node binary (Electron in development uses the system Node, whose ABI matches
+ * the native modules installed by npm); `root` is the checkout's folder when this module is bundled.
+ */
+export function nodeComputeProcess(opts: { maxOldSpaceMb?: number; entry?: string; execPath?: string; root?: string } = {}): ComputeProcess {
+  const here = opts.root ? pathToFileURL(opts.root.replace(/\/?$/, '/') + 'src/server/compute-client.ts').href : import.meta.url;
+  const entry = opts.entry ?? fileURLToPath(new URL('./compute-child.ts', here));
+  const require = createRequire(here);
   const tsx = pathToFileURL(require.resolve('tsx')).href;
   const execArgv = ['--import', tsx];
   if (opts.maxOldSpaceMb) execArgv.push(`--max-old-space-size=${opts.maxOldSpaceMb}`);
-  const child = fork(opts.entry ?? CHILD_ENTRY, [], {
+  const env = { ...process.env, EMFMAP_COMPUTE_CHILD: '1' };
+  delete env.ELECTRON_RUN_AS_NODE;
+  const child = fork(entry, [], {
     execArgv,
+    execPath: opts.execPath,
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, EMFMAP_COMPUTE_CHILD: '1' },
+    env,
   });
   // keep the end of stderr to explain a crash ("JavaScript heap out of memory"), and pass it through
   let tail = '';

@@ -396,6 +396,8 @@ export interface TopEigen {
   values: Float64Array;
   /** Eigenvectors, s×k row-major (column j = vector j), unit norm. */
   vectors: Float32Array;
+  /** Ritz residual norms ‖K v_i − λ_i v_i‖ (same units as the eigenvalues). */
+  residuals: Float64Array;
   /** tfjs backend that did the matrix products. */
   backend: string;
 }
@@ -419,22 +421,27 @@ export async function topEigenpairs(K: Float32Array, s: number, k: number, opts:
   try {
     for (let it = 0; it < iterations; it++) {
       throwIfCancelled(opts.signal);
-      const Z = tf.matMul(Kt, Q);
+      const Z = tf.matMul(Kt, Q) as tfTypes.Tensor2D;
       Q.dispose();
       Q = orthonormalize(tf, Z, rand);
       await yieldToLoop();
     }
     // Rayleigh–Ritz: B = Qᵀ K Q (kk×kk), B = W Θ Wᵀ, eigenvectors Q W.
     const Bt = tf.tidy(() => tf.matMul(tf.transpose(Q), tf.matMul(Kt, Q)));
-    const B = Bt.dataSync();
+    const B = Bt.dataSync() as Float32Array;
     Bt.dispose();
     const { values, vectors: W } = symEigen(B, kk);
     const Wk = new Float32Array(kk * k);
     for (let i = 0; i < kk; i++) for (let j = 0; j < k; j++) Wk[i * k + j] = W[i * kk + j];
     const Vt = tf.tidy(() => tf.matMul(Q, tf.tensor2d(Wk, [kk, k])));
-    const vectors = Vt.dataSync() as Float32Array;
+    const vectors = Float32Array.from(Vt.dataSync() as Float32Array);
+    // Ritz residuals ‖K v_i − θ_i v_i‖: how far each pair is from exact (float32 K and products).
+    const theta = Float32Array.from(values.slice(0, k));
+    const Rt = tf.tidy(() => tf.sqrt(tf.sum(tf.square(tf.sub(tf.matMul(Kt, Vt), tf.mul(Vt, tf.tensor1d(theta)))), 0)));
+    const residuals = Float64Array.from(Rt.dataSync() as Float32Array);
+    Rt.dispose();
     Vt.dispose();
-    return { values: values.slice(0, k), vectors: Float32Array.from(vectors), backend };
+    return { values: values.slice(0, k), vectors, residuals, backend };
   } finally {
     Q.dispose();
     Kt.dispose();

@@ -74,6 +74,8 @@ export interface ProjectStore {
    * Calls fn(sensorId, time, value) in no particular order.
    */
   scanReadings(q: ReadingQuery, fn: (sensorId: string, time: number | null, value: number) => void): void;
+  /** Per-sensor count, mean, max and latest value (latest time; a snapshot counts as oldest) of readings matching q, in SQL. */
+  aggregateReadings(q: ReadingQuery): Array<{ id: string; n: number; mean: number; max: number; last: number }>;
   /** Per-sensor reading count and latest reading (total field, i.e. band null, when there is one). */
   sensorStats(): Array<{ id: string; readings: number; latest: number | null; latestTime: number | null }>;
   /** Distinct timestamps of readings in a window (sorted), for time-resolved maps. */

@@ -11,6 +11,7 @@ import { seededRandom } from '../../src/evaluation/folds.ts';
 import { runCompare, runEstimate } from '../../src/service/estimate.ts';
 import { CancelledError } from '../../src/domain/run.ts';
 import type { Grid, Sensor } from '../../src/domain/types.ts';
+import { main } from '../../src/cli/main.ts';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin/emfmap.js');
@@ -20,9 +21,32 @@ const sensors: Sensor[] = [];
 const field = (x: number, y: number) => 1 + Math.sin(x / 300) + 0.5 * Math.cos(y / 200);
 const T0 = Date.UTC(2024, 4, 1);
 
+/** The real binary in a child process (exit codes, stdout/stderr as a user sees them). */
 function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** The same CLI entry in this process (much faster than spawning tsx), output captured. */
+async function inProc(args: string[], env: Record<string, string> = {}) {
+  let out = '', err = '';
+  const ow = process.stdout.write, ew = process.stderr.write;
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  process.stdout.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => ((err += String(c)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+    process.exitCode = undefined;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 beforeAll(() => {
@@ -52,7 +76,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('emfmap estimate / runs', () => {
-  it('stores a run and prints a summary', () => {
+  it('stores a run and prints a summary', async () => {
     const r = cli(['estimate', '--project', project, '--method', 'idw', '--grid', '64', '--json']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
@@ -68,13 +92,13 @@ describe('emfmap estimate / runs', () => {
     expect(res.run.metrics.truth.rmse).toBeGreaterThan(0);
     expect(res.run.metrics.truth.rmse).toBeLessThan(0.5);
 
-    const human = cli(['estimate', '--project', project, '--method', 'idw', '--cell', '25', '--param', 'power=3', '--label', 'p3']);
+    const human = await inProc(['estimate', '--project', project, '--method', 'idw', '--cell', '25', '--param', 'power=3', '--label', 'p3']);
     expect(human.code).toBe(0);
     expect(human.out).toMatch(/run 2: idw on a \d+×\d+ grid \(25\.0 m cells/);
     expect(human.out).toMatch(/observed cells: 30/);
     expect(human.out).toMatch(/RMSE/);
 
-    const list = JSON.parse(cli(['runs', '--project', project, '--json']).out);
+    const list = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
     expect(list.map((x: { id: number }) => x.id)).toEqual([1, 2]);
     expect(list[1].params.power).toBe(3);
     expect(list[1].label).toBe('p3');
@@ -99,8 +123,8 @@ describe('emfmap estimate / runs', () => {
     }
   });
 
-  it('refuses bad requests with a clear message and exit code 1, storing nothing', () => {
-    const before = JSON.parse(cli(['runs', '--project', project, '--json']).out).length;
+  it('refuses bad requests with a clear message and exit code 1, storing nothing', async () => {
+    const before = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out).length;
     const cases: Array<[string[], RegExp, Record<string, string>?]> = [
       [['--method', 'nope'], /unknown method "nope"/],
       [['--method', 'idw', '--grid', '2000'], /8 to 1024/],
@@ -110,19 +134,19 @@ describe('emfmap estimate / runs', () => {
       [['--method', 'idw', '--grid', '1024'], /needs about .* more than the limit/, { EMFMAP_MAX_MEMORY: '1M' }],
     ];
     for (const [args, msg, env] of cases) {
-      const r = cli(['estimate', '--project', project, ...args], env);
+      const r = await inProc(['estimate', '--project', project, ...args], env);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.err).toMatch(msg);
     }
-    expect(JSON.parse(cli(['runs', '--project', project, '--json']).out).length).toBe(before);
+    expect(JSON.parse((await inProc(['runs', '--project', project, '--json'])).out).length).toBe(before);
   });
 
-  it('deletes a run', () => {
-    const before = JSON.parse(cli(['runs', '--project', project, '--json']).out);
-    expect(cli(['runs', '--project', project, '--delete', String(before[0].id)]).code).toBe(0);
-    const after = JSON.parse(cli(['runs', '--project', project, '--json']).out);
+  it('deletes a run', async () => {
+    const before = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
+    expect((await inProc(['runs', '--project', project, '--delete', String(before[0].id)])).code).toBe(0);
+    const after = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
     expect(after.length).toBe(before.length - 1);
-    const again = cli(['runs', '--project', project, '--delete', String(before[0].id)]);
+    const again = await inProc(['runs', '--project', project, '--delete', String(before[0].id)]);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/no run/);
   });
@@ -191,24 +215,24 @@ describe('emfmap compare', () => {
     expect(row.residuals).toHaveLength(pts.length);
   });
 
-  it('--json prints one row object per method; blocks and none schemes work', () => {
+  it('--json prints one row object per method; blocks and none schemes work', async () => {
     const r = cli(['compare', '--project', project, '--methods', 'idw', '--cv', 'blocks:4', '--grid', '32', '--param', 'idw.power=3', '--json']);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.out);
     expect(rows).toHaveLength(1);
     for (const k of ['method', 'rmse', 'mae', 'bias', 'r2', 'truthRmse', 'seconds', 'backend']) expect(rows[0]).toHaveProperty(k);
     expect(rows[0].cv.n).toBe(30);
-    const none = JSON.parse(cli(['compare', '--project', project, '--methods', 'idw', '--cv', 'none', '--grid', '32', '--json']).out);
+    const none = JSON.parse((await inProc(['compare', '--project', project, '--methods', 'idw', '--cv', 'none', '--grid', '32', '--json'])).out);
     expect(none[0].rmse).toBeNull();
     expect(none[0].truthRmse).toBeGreaterThan(0);
-    const bad = cli(['compare', '--project', project, '--methods', 'idw,zzz']);
+    const bad = await inProc(['compare', '--project', project, '--methods', 'idw,zzz']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/unknown method "zzz"/);
   });
 });
 
 describe('emfmap predict', () => {
-  it('writes value per point from a readings file without a project', () => {
+  it('writes value per point from a readings file without a project', async () => {
     const readings = path.join(dir, 'r.csv');
     const points = path.join(dir, 'pts.csv');
     const out = path.join(dir, 'out.csv');
@@ -229,12 +253,12 @@ describe('emfmap predict', () => {
     // at a sensor, the map (exact there) read bilinearly stays close to the reading
     expect(Math.abs(vals[2] - sv[0])).toBeLessThan(0.1);
 
-    const noCrs = cli(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--out', path.join(dir, 'x.csv')]);
+    const noCrs = await inProc(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--out', path.join(dir, 'x.csv')]);
     expect(noCrs.code).toBe(1);
     expect(noCrs.err).toMatch(/--crs/);
     expect(fs.existsSync(path.join(dir, 'x.csv'))).toBe(false);
     fs.writeFileSync(points, 'name,x,y\nA,500,abc\n');
-    const bad = cli(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--crs', 'local', '--out', path.join(dir, 'x.csv')]);
+    const bad = await inProc(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--crs', 'local', '--out', path.join(dir, 'x.csv')]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/pts\.csv, line 2, field "y"/);
   });

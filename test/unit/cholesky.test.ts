@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   cholesky,
   choleskyForward,
+  choleskyForwardRows,
   choleskyInverse,
   choleskyInverseDiag,
   choleskyLogDet,
@@ -115,6 +116,26 @@ describe('cholesky', () => {
     }
     for (let i = 0; i < n; i++) expect(d[i]).toBeCloseTo(inv[i * n + i], 10);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) expect(inv[i * n + j]).toBe(inv[j * n + i]);
+  });
+
+  it('forward solve with right-hand sides as rows equals the column layout (8-, 4- and 1-wide paths)', () => {
+    const n = 70;
+    const f = cholesky(randomSpd(n, 21), n);
+    const m = 13; // 8 + 4 + 1
+    const r = rng(8);
+    const rows = new Float64Array(m * n).map(() => r() - 0.5);
+    const cols = new Float64Array(n * m);
+    for (let c = 0; c < m; c++) for (let i = 0; i < n; i++) cols[i * m + c] = rows[c * n + i];
+    const a = choleskyForwardRows(f, rows, m);
+    const b = choleskyForward(f, cols, m);
+    for (let c = 0; c < m; c++) for (let i = 0; i < n; i++) expect(a[c * n + i]).toBeCloseTo(b[i * m + c], 11);
+    // and L·y reproduces the right-hand side
+    for (let c = 0; c < m; c++)
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let k = 0; k <= i; k++) s += f.L[i * n + k] * a[c * n + k];
+        expect(s).toBeCloseTo(rows[c * n + i], 11);
+      }
   });
 
   it('logdet matches the sum of log eigenvalues of a diagonal-dominant tridiagonal matrix', () => {

@@ -8,6 +8,7 @@ import { computeSiteFields, pointsOf, totalField } from '../../src/demo/field.ts
 import { makeScene, type Carrier, type Sector } from '../../src/demo/scene.ts';
 import { segmentRectInterval, blockedBrute } from '../../src/demo/los.ts';
 import { buildingsFromRects } from '../../src/demo/layout.ts';
+import { pathLossDb, umaInverseLoss } from '../../src/demo/pathloss.ts';
 
 const Z0 = 376.73;
 const C = 299_792_458;
@@ -44,6 +45,24 @@ describe('antenna pattern (3GPP TR 36.814)', () => {
     expect(patternDb(p, 60, 3, 6, 0)).toBeCloseTo(-Math.min(aH + aV, p.am), 10);
     const aV2 = 12 * ((3 - 6) / p.theta3dB) ** 2;
     expect(patternDb(p, 60, 3, 0, 6)).toBeCloseTo(-Math.min(aH + aV2, p.am), 10);
+  });
+});
+
+describe('path loss', () => {
+  it('the multi-frequency UMa shortcut equals 10^(-PL/10) of the per-frequency formula', () => {
+    const f = [0.806, 0.947, 1.842, 2.14, 2.655, 3.55];
+    const out = new Float64Array(f.length);
+    let seed = 7;
+    const r = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
+    for (let k = 0; k < 500; k++) {
+      const d2 = k < 20 ? r() * 12 : 5 + r() * 3000; // includes the < 10 m clamp
+      const hBS = 15 + r() * 30;
+      const hUT = 1 + r() * 5;
+      const d3 = Math.hypot(d2, hBS - hUT);
+      const los = r() < 0.5;
+      umaInverseLoss(d2, d3, hBS, hUT, f, los, out);
+      f.forEach((fc, i) => expect(out[i] / 10 ** (-pathLossDb('uma', d2, d3, hBS, hUT, fc, los) / 10)).toBeCloseTo(1, 10));
+    }
   });
 });
 

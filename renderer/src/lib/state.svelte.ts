@@ -227,7 +227,8 @@ export class AppState {
   }
 
   async openDemo(): Promise<void> {
-    const s = await this.runJob('open demo', (ctx) => this.api.openDemo(undefined, ctx));
+    const path = this.hostInfo?.demoPath ?? undefined;
+    const s = await this.runJob('open demo', (ctx) => this.api.openDemo(path, ctx));
     if (s) await this.afterOpen(s);
   }
 

@@ -8,7 +8,7 @@ import { cliJobContext, formatSeconds, printJson } from '../output.ts';
 
 const FORMATS: ExportFormat[] = ['geotiff', 'png', 'kmz', 'geojson', 'csv', 'report'];
 
-interface ExportCliOptions {
+export interface ExportCliOptions {
   project?: string;
   run?: string;
   method?: string;

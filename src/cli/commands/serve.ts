@@ -17,6 +17,7 @@ import { ArgumentError } from '../../service/channels.ts';
 
 interface ServeOptions {
   project?: string;
+  demo?: boolean;
   port: string;
   host: string;
   allowRemote?: boolean;
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .command('serve')
     .description('browser mode: serve the user interface and the service on 127.0.0.1 with a per-session token')
     .option('--project <file>', 'project to open at start')
+    .option('--demo', 'open the synthetic demo project at start (created on first use)')
     .option('--port <n>', 'port (0 = any free port)', '0')
     .option('--host <addr>', 'address to listen on (loopback only unless --allow-remote)', '127.0.0.1')
     .option('--allow-remote', 'allow a non-loopback --host (anyone reaching it still needs the token)')
@@ -79,20 +81,23 @@ async function serve(o: ServeOptions): Promise<void> {
     await client.start();
     invoker = client;
   }
-  if (project) {
-    try {
-      await invoker.invoke('openProject', [project]);
-    } catch (err) {
-      await invoker.close();
-      throw new UserError(`cannot open ${project}: ${(err as Error).message}`);
+  let opened = project;
+  try {
+    if (project) await invoker.invoke('openProject', [project]);
+    else if (o.demo) {
+      log('opening the demo project (generated on first use)...');
+      opened = (await invoker.invoke('openDemo', [])).path;
     }
+  } catch (err) {
+    await invoker.close();
+    throw new UserError(`cannot open ${project ?? 'the demo project'}: ${(err as Error).message}`);
   }
 
   const state = new HostState(o.stateDir ? path.resolve(o.stateDir) : defaultStateDir());
-  if (project) state.addRecent(project);
+  if (opened) state.addRecent(opened);
   let server;
   try {
-    server = await startServer({ invoker, staticDir: RENDERER_OUT, state, host: o.host, port, allowRemote: o.allowRemote, startProject: project });
+    server = await startServer({ invoker, staticDir: RENDERER_OUT, state, host: o.host, port, allowRemote: o.allowRemote, startProject: opened });
   } catch (err) {
     await invoker.close();
     if (err instanceof ArgumentError) throw new UserError(err.message);
@@ -102,7 +107,7 @@ async function serve(o: ServeOptions): Promise<void> {
 
   if (o.json) process.stdout.write(JSON.stringify({ url: server.url, port: server.port, token: server.token }) + '\n');
   else {
-    process.stdout.write(`emfmap is running in browser mode${project ? ` on ${project}` : ''}.\n`);
+    process.stdout.write(`emfmap is running in browser mode${opened ? ` on ${opened}` : ''}.\n`);
     process.stdout.write(`Open: ${server.url}\n`);
     process.stdout.write('(the token in the URL is this session\'s password; Ctrl-C stops the server)\n');
   }

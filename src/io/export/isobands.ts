@@ -81,19 +81,20 @@ function clip(poly: Array<{ v: V; l: Label }>, t: number, keepAbove: boolean, si
     const e = poly[(k + 1) % n];
     const si = inside(s.v);
     const ei = inside(e.v);
-    const cross = () => (s.l < 3 ? crossing(sides[s.l][0], sides[s.l][1], t) : crossing(s.v, e.v, t));
-    if (si) {
-      out.push(s);
-      if (!ei) out.push({ v: cross(), l: keepAbove ? LO : HI });
-    } else if (ei) {
-      out.push({ v: cross(), l: s.l });
+    if (si === ei) {
+      if (si) out.push(s);
+      continue;
     }
+    const x = s.l < 3 ? crossing(sides[s.l][0], sides[s.l][1], t) : crossing(s.v, e.v, t);
+    if (si) out.push(s, { v: x, l: keepAbove ? LO : HI });
+    else out.push({ v: x, l: s.l });
   }
   return out;
 }
 
 class EdgeSet {
-  readonly keyOf = new Map<string, number>();
+  /** x → (y → vertex id): numeric keys, no string building in the hot loop. */
+  readonly keyOf = new Map<number, Map<number, number>>();
   readonly xs: number[] = [];
   readonly ys: number[] = [];
   /** Directed edges a→b with their contour label (LO/HI) or -1 for boundary edges. */
@@ -102,11 +103,18 @@ class EdgeSet {
   readonly label: number[] = [];
 
   vertex(x: number, y: number): number {
-    const k = `${x},${y}`;
-    let id = this.keyOf.get(k);
+    // +0 turns -0 into 0 so both spellings of zero are one vertex
+    x += 0;
+    y += 0;
+    let col = this.keyOf.get(x);
+    if (col === undefined) {
+      col = new Map();
+      this.keyOf.set(x, col);
+    }
+    let id = col.get(y);
     if (id === undefined) {
       id = this.xs.length;
-      this.keyOf.set(k, id);
+      col.set(y, id);
       this.xs.push(x);
       this.ys.push(y);
     }
@@ -124,17 +132,17 @@ class EdgeSet {
 /** Remove pairs of opposite edges (a→b with b→a): zero-area slivers where f equals a threshold on a side. */
 function cancelOpposites(es: EdgeSet): boolean[] {
   const alive = new Array<boolean>(es.from.length).fill(true);
-  const open = new Map<string, number[]>();
+  const nv = es.xs.length;
+  const open = new Map<number, number[]>(); // key from·nv + to (exact below 2^53 for any grid we allow)
   for (let i = 0; i < es.from.length; i++) {
-    const rev = `${es.to[i]}>${es.from[i]}`;
-    const list = open.get(rev);
+    const list = open.get(es.to[i] * nv + es.from[i]);
     if (list && list.length) {
       const j = list.pop()!;
       alive[i] = false;
       alive[j] = false;
       continue;
     }
-    const key = `${es.from[i]}>${es.to[i]}`;
+    const key = es.from[i] * nv + es.to[i];
     const l2 = open.get(key);
     if (l2) l2.push(i);
     else open.set(key, [i]);
@@ -192,14 +200,17 @@ function linkRings(es: EdgeSet, alive: boolean[]): { rings: Pt[][]; open: number
         closed = true;
         break;
       }
-      const cands = (out.get(v) ?? []).filter((c) => !used[c]);
-      if (cands.length === 0) break;
-      let next = cands[0];
-      if (cands.length > 1) {
+      const exits = out.get(v);
+      let next = -1;
+      let nFree = 0;
+      if (exits) for (const c of exits) if (!used[c]) { nFree++; if (next < 0) next = c; }
+      if (next < 0) break;
+      if (nFree > 1) {
         const dx = es.xs[v] - es.xs[es.from[e]];
         const dy = es.ys[v] - es.ys[es.from[e]];
         let best = -Infinity;
-        for (const c of cands) {
+        for (const c of exits!) {
+          if (used[c]) continue;
           const ex = es.xs[es.to[c]] - es.xs[v];
           const ey = es.ys[es.to[c]] - es.ys[v];
           const turn = Math.atan2(dx * ey - dy * ex, dx * ex + dy * ey);
@@ -282,13 +293,20 @@ export async function isobands(
   // padded node lattice: i = 0..W+1 (X = 0, 0.5, 1.5, ..., W-0.5, W), j = 0..H+1 from north to south
   const nodeX = (i: number) => (i === 0 ? 0 : i === W + 1 ? W : i - 0.5);
   const nodeY = (j: number) => (j === 0 ? H : j === H + 1 ? 0 : H - (j - 0.5));
-  const nodeF = (i: number, j: number) => {
-    const c = Math.min(W - 1, Math.max(0, i - 1));
+  // padded node values and their band index (-1 = nodata), (W+2) × (H+2)
+  const NW = W + 2;
+  const nodeVal = new Float64Array(NW * (H + 2));
+  const nodeBand = new Int32Array(NW * (H + 2));
+  for (let j = 0; j < H + 2; j++) {
     const r = Math.min(H - 1, Math.max(0, j - 1));
-    const v = values[r * W + c];
-    return Number.isFinite(v) ? v : NaN;
-  };
-  const node = (i: number, j: number): V => ({ x: nodeX(i), y: nodeY(j), f: nodeF(i, j) });
+    for (let i = 0; i < NW; i++) {
+      const v = values[r * W + Math.min(W - 1, Math.max(0, i - 1))];
+      const ok = Number.isFinite(v);
+      nodeVal[j * NW + i] = ok ? v : NaN;
+      nodeBand[j * NW + i] = ok ? classOf(v, thresholds) : -1;
+    }
+  }
+  const node = (i: number, j: number): V => ({ x: nodeX(i), y: nodeY(j), f: nodeVal[j * NW + i] });
   const bandAt = (f: number) => classOf(f, thresholds);
   const lower = (k: number) => (k === 0 ? -Infinity : thresholds[k - 1]);
   const upper = (k: number) => (k === nb - 1 ? Infinity : thresholds[k]);
@@ -300,6 +318,12 @@ export async function isobands(
       if (j % 128 === 0 && j > 0) await new Promise((r) => setImmediate(r));
     }
     for (let i = 0; i <= W; i++) {
+      // fast path, most squares: all four corners valid and in one band, not on the frame. The centre
+      // (their mean) is then in that band too, so no edge of this square can be on a band outline.
+      if (i > 0 && i < W && j > 0 && j < H) {
+        const ka = nodeBand[j * NW + i];
+        if (ka >= 0 && ka === nodeBand[j * NW + i + 1] && ka === nodeBand[(j + 1) * NW + i] && ka === nodeBand[(j + 1) * NW + i + 1]) continue;
+      }
       const A = node(i, j); // NW
       const B = node(i + 1, j); // NE
       const C = node(i + 1, j + 1); // SE

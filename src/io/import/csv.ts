@@ -423,7 +423,19 @@ export async function parseDelimited(file: string, ctx: ParseContext, opts: Deli
     { delimiter: opts.delimiter, signal: ctx.signal, onBytes: ctx.onBytes },
     setup,
     (f, line) => {
-      if (!fatal) onRow(f, line);
+      if (fatal) return;
+      const n = head!.headers.length;
+      if (f.length !== n) {
+        // extra cells are tolerated only when empty (a trailing delimiter); missing cells only in wide
+        // layouts (trailing gaps); anything else is usually an unquoted decimal comma or a broken row
+        const extra = f.length > n && f.slice(n).some((c) => c.trim() !== '');
+        if (extra || (f.length < n && layout === 'long')) {
+          const hint = extra && head!.delimiter === ',' ? ' (an unquoted decimal comma? quote the cell or use ";")' : '';
+          issues.add(name, line, null, `${f.length} cells, the header has ${n}${hint}`);
+          return;
+        }
+      }
+      onRow(f, line);
     },
   );
   const h = head as TableHead | null;

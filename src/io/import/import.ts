@@ -189,7 +189,7 @@ export async function importReadings(store: ProjectStore, req: ImportRequest, ct
     issues,
   });
   warnings.push(...pos.warnings);
-  if (pos.crsChosen) warnings.push(`project CRS set to ${pos.projectCrs}`);
+  if (pos.crsChosen) warnings.push(`project CRS ${req.dryRun ? 'would be set' : 'set'} to ${pos.projectCrs}`);
   if (parsed.naiveTimes && !req.timezone) warnings.push('timestamps without a time-zone offset were read as UTC (give --timezone, e.g. Europe/Paris)');
 
   // time span
