@@ -39,7 +39,7 @@ import {
   toPrediction,
   workingValues,
 } from './kriging.ts';
-import { correlation, nelderMead, sampleIndices, type VariogramModelName } from './variogram.ts';
+import { correlation, meanVar, nelderMead, sampleIndices, type VariogramModelName } from './variogram.ts';
 
 export type GpKernel = 'matern12' | 'matern32' | 'matern52' | 'rbf';
 export const GP_KERNELS: GpKernel[] = ['matern12', 'matern32', 'matern52', 'rbf'];
@@ -160,12 +160,7 @@ export async function fitGp(x: ArrayLike<number>, y: ArrayLike<number>, valueSet
   let varSum = 0;
   for (const t of stepIdx) {
     const v = Float64Array.from(idx, (i) => valueSets[t][i]);
-    let m = 0;
-    for (let i = 0; i < n; i++) m += v[i];
-    m /= n;
-    let s2 = 0;
-    for (let i = 0; i < n; i++) s2 += (v[i] - m) ** 2;
-    s2 = n > 1 ? s2 / (n - 1) : 0;
+    const { mean: m, variance: s2 } = meanVar(v);
     if (!(s2 > 0)) continue;
     const sd = Math.sqrt(s2);
     for (let i = 0; i < n; i++) v[i] = (v[i] - m) / sd;

@@ -126,6 +126,9 @@ export class CovariancePredictor {
   constructor(x: ArrayLike<number>, y: ArrayLike<number>, readonly cov: CovarianceSpec, readonly opts: PredictorOptions) {
     this.n = x.length;
     if (this.n === 0) throw new Error('kriging: no sites');
+    if (!(cov.psill >= 0 && cov.nugget >= 0 && cov.range > 0) || !Number.isFinite(cov.psill + cov.nugget + cov.range)) {
+      throw new Error(`kriging: invalid covariance (partial sill ${cov.psill}, nugget ${cov.nugget}, range ${cov.range})`);
+    }
     this.x = Float64Array.from(x);
     this.y = Float64Array.from(y);
     this.rho = correlation(cov.model, cov.range);
@@ -595,7 +598,7 @@ export interface CandidateReport {
 }
 
 /** Sites used at most to score candidate models by leave-one-out (random subset beyond; O(n³) each). */
-export const SELECT_MAX_SITES = 600;
+export const SELECT_MAX_SITES = 500;
 
 /**
  * Leave-one-out RMSE (and mean standardized squared error) of global OK with a given model, pooled over up to
@@ -869,7 +872,7 @@ export const kriging: Estimator & { estimateResources(q: ResourceQuery): Resourc
   backend: () => 'js',
   estimateResources(q: ResourceQuery): ResourceEstimate {
     const n = Math.min(q.observed, SELECT_MAX_SITES);
-    return covarianceResources(q, Number(q.params.neighbours ?? 0), 5 * (n ** 3 / 2) * 1e-9 + 0.05);
+    return covarianceResources(q, Number(q.params.neighbours ?? 0), 10 * (n ** 3 / 2) * 1e-9 + 0.05);
   },
 
   async prepare(obs: Observations, params: ParamValues, ctx: RunContext, trainingValues?: Float64Array[]): Promise<PreparedEstimator> {

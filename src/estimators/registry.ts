@@ -11,6 +11,7 @@ const LOADERS: Record<string, () => Promise<Estimator>> = {
   idw: async () => (await import('./idw.ts')).idw,
   kriging: async () => (await import('./kriging.ts')).kriging,
   gp: async () => (await import('./gp.ts')).gp,
+  cntk: async () => (await import('./cntk.ts')).cntk,
 };
 
 export function estimatorIds(): string[] {

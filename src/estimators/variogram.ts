@@ -149,13 +149,27 @@ export function sampleIndices(n: number, k: number, seed = 1): Int32Array {
   return perm.subarray(0, k).sort();
 }
 
-function meanVar(v: ArrayLike<number>, idx: Int32Array): { mean: number; variance: number } {
+/**
+ * Mean and sample variance of v at idx. A vector whose spread is at round-off level (max − min ≤ 1e-12 of its
+ * magnitude) has variance exactly 0: the mean of equal values is not exactly representable, and the ~1e-31
+ * "variance" it leaves would otherwise be standardized into huge values.
+ */
+export function meanVar(v: ArrayLike<number>, idx?: ArrayLike<number>): { mean: number; variance: number } {
+  const n = idx ? idx.length : v.length;
+  const at = (i: number) => (idx ? v[idx[i]] : v[i]);
   let m = 0;
-  for (let i = 0; i < idx.length; i++) m += v[idx[i]];
-  m /= Math.max(1, idx.length);
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const x = at(i);
+    m += x;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  m /= Math.max(1, n);
+  if (!(hi - lo > 1e-12 * Math.max(Math.abs(lo), Math.abs(hi)))) return { mean: m, variance: 0 };
   let s = 0;
-  for (let i = 0; i < idx.length; i++) s += (v[idx[i]] - m) ** 2;
-  return { mean: m, variance: idx.length > 1 ? s / (idx.length - 1) : 0 };
+  for (let i = 0; i < n; i++) s += (at(i) - m) ** 2;
+  return { mean: m, variance: n > 1 ? s / (n - 1) : 0 };
 }
 
 export function empiricalVariogram(x: ArrayLike<number>, y: ArrayLike<number>, valueSets: ArrayLike<number>[], opts: EmpiricalOptions = {}): EmpiricalVariogram {
@@ -370,14 +384,17 @@ export function fitVariogram(emp: EmpiricalVariogram, model: VariogramModelName,
   const totalPairs = emp.pairs.reduce((a, b) => a + b, 0);
   const minPairs = opts.minPairs ?? Math.max(1, Math.min(6, Math.floor(totalPairs / (4 * emp.pairs.length))));
   const use: number[] = [];
-  for (let l = 0; l < emp.h.length; l++) if (emp.pairs[l] >= minPairs && Number.isFinite(emp.gamma[l])) use.push(l);
+  const weighting = opts.weighting ?? 'cressie';
+  // lags with γ̂ = 0 cannot carry the empirical weights N_h/γ̂²
+  for (let l = 0; l < emp.h.length; l++) {
+    if (emp.pairs[l] >= minPairs && Number.isFinite(emp.gamma[l]) && (weighting === 'cressie' || emp.gamma[l] > 0)) use.push(l);
+  }
   const hs = use.map((l) => emp.h[l]);
   const gs = use.map((l) => emp.gamma[l]);
   const ns = use.map((l) => emp.pairs[l]);
   const fN = opts.nugget;
   const fP = opts.psill;
   const fA = opts.range;
-  const weighting = opts.weighting ?? 'cressie';
   const scale = Math.max(emp.variance, ...gs.filter((g) => g > 0), 0);
   const unitRange = effectiveRange(model, 1); // effective range of a = 1
 
@@ -389,7 +406,7 @@ export function fitVariogram(emp: EmpiricalVariogram, model: VariogramModelName,
     const m: VariogramModel = { model, nugget, psill, range };
     return { model: m, objective: NaN, effectiveRange: effectiveRange(model, range), lagsUsed: use.length, fallback: true, weighting };
   };
-  if (use.length < 3 || !(scale > 0)) return fallback();
+  if (use.length < 3 || !(scale > 0) || !gs.some((g) => g > 0)) return fallback();
 
   // free parameters: [sill part...] [log a]
   //   nugget and psill free: log sill, logit(nugget share); one free: its log; none: nothing
@@ -421,7 +438,7 @@ export function fitVariogram(emp: EmpiricalVariogram, model: VariogramModelName,
     for (let k = 0; k < hs.length; k++) {
       const g = m.nugget + m.psill * (1 - rho(hs[k]));
       if (!(g > 0)) return Infinity;
-      const e = weighting === 'cressie' ? gs[k] / g - 1 : gs[k] > 0 ? g / gs[k] - 1 : g;
+      const e = weighting === 'cressie' ? gs[k] / g - 1 : g / gs[k] - 1;
       s += ns[k] * e * e;
     }
     return s;

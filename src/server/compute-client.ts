@@ -250,7 +250,7 @@ export function nodeComputeProcess(opts: { maxOldSpaceMb?: number; entry?: strin
   const tsx = pathToFileURL(require.resolve('tsx')).href;
   const execArgv = ['--import', tsx];
   if (opts.maxOldSpaceMb) execArgv.push(`--max-old-space-size=${opts.maxOldSpaceMb}`);
-  const env = { ...process.env, EMFMAP_COMPUTE_CHILD: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, EMFMAP_COMPUTE_CHILD: '1' };
   delete env.ELECTRON_RUN_AS_NODE;
   const child = fork(entry, [], {
     execArgv,

@@ -13,6 +13,7 @@ import { LOCAL, fromWgs84 } from '../geo/crs.ts';
 import { checkWritableTarget, writeFilesAtomically, type OutFile } from '../io/export/atomic.ts';
 import { checkThresholds, resolveRamp } from '../io/export/colour.ts';
 import { describeCrs } from '../io/export/crs-encode.ts';
+import { selectSensorValues } from '../selection/select.ts';
 
 export const EXPORT_FORMATS: ExportFormat[] = ['geotiff', 'png', 'kmz', 'geojson', 'csv', 'report'];
 
@@ -119,15 +120,38 @@ export function planExport(store: ProjectStore, req: ExportRequest): ExportPlan 
   return { format, out, run, step, map, thresholds, ramp };
 }
 
+/**
+ * What each sensor measured for the exported map: its readings in the run's time window (for a step of a
+ * time-resolved run, from this step's time to the next one's) reduced by the run's aggregation. Empty
+ * when the readings cannot be selected (e.g. removed since), as this only decorates placemarks.
+ */
+function observedValues(store: ProjectStore, run: RunRecord, step: number, map: ExposureMap): Map<string, number> {
+  try {
+    let sel = run.selection;
+    if (run.steps > 1 && map.time !== undefined && map.time !== null) {
+      const next = step + 1 < run.steps ? store.runMaps(run.id, step + 1)[0]?.time : null;
+      sel = { ...sel, from: map.time, to: next ?? sel.to ?? null };
+    }
+    const res = selectSensorValues(store, sel);
+    const out = new Map<string, number>();
+    res.sensors.forEach((s, i) => {
+      if (Number.isFinite(res.values[i])) out.set(s.id, res.values[i]);
+    });
+    return out;
+  } catch {
+    return new Map();
+  }
+}
+
 /** Sensors with positions in the grid's CRS (the grid may be in another CRS than the project). */
-function sensorsInGridCrs(store: ProjectStore, map: ExposureMap) {
+function sensorsInGridCrs(store: ProjectStore, map: ExposureMap, observed: Map<string, number> = new Map()) {
   const projectCrs = store.meta().crs;
   const gridCrs = map.grid.crs;
   return store.sensors().map((s) => {
     let x = s.x;
     let y = s.y;
     if (gridCrs !== projectCrs && gridCrs.trim().toLowerCase() !== LOCAL) [x, y] = fromWgs84(gridCrs, s.lon, s.lat);
-    return { id: s.id, name: s.name, lat: s.lat, lon: s.lon, x, y };
+    return { id: s.id, name: s.name, lat: s.lat, lon: s.lon, x, y, observed: observed.get(s.id) ?? null };
   });
 }
 
@@ -165,7 +189,8 @@ export async function exportRun(store: ProjectStore, req: ExportRequest, ctx: Jo
     case 'kmz': {
       const { kmzFile } = await import('../io/export/kmz.ts');
       const title = `${meta.name}: ${run.method}${run.label ? ` (${run.label})` : ''}, run ${run.id}${meta.synthetic ? ' [SYNTHETIC]' : ''}`;
-      files = [kmzFile(map, out, { thresholds, ramp, sensors: sensorsInGridCrs(store, map), title }, rctx)];
+      const observed = observedValues(store, run, plan.step, map);
+      files = [kmzFile(map, out, { thresholds, ramp, sensors: sensorsInGridCrs(store, map, observed), title }, rctx)];
       break;
     }
     case 'geojson': {

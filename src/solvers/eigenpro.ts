@@ -292,8 +292,15 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
   };
 
   const bsMax = Math.max(1, Math.min(n, Math.floor(memoryBytes / 2 / (4 * n))));
-  const floor = 1e-6 * lam[0]; // float32 noise floor of the computed spectrum
-  const usable = (q: number) => q < k && lam[q] > floor;
+  // A direction can be flattened only if its eigenpair is accurate to well below λ_{q+1}: an error ρ_i in
+  // pair i leaves ~ρ_i of the top of the spectrum behind, and the step 2/λ_{q+1} would then diverge.
+  // ρ_i = Ritz residual ‖K_ss v_i − sλ_i v_i‖/s (float32 K and products: ~1e-7..1e-6 of λ_1).
+  const rho = new Float64Array(k);
+  for (let i = 0, worst = 0; i < k; i++) {
+    worst = Math.max(worst, eig.residuals[i] / s);
+    rho[i] = worst; // max over the first i+1 pairs
+  }
+  const usable = (q: number) => q < k && lam[q] > 20 * rho[q - 1] && lam[q] > 1e-7 * lam[0];
   const critical = (q: number) => betaFor(q) / (lam[q] + lambda / n);
 
   let q = 0;

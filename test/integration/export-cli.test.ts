@@ -54,6 +54,11 @@ beforeAll(() => {
     return { id: `s${i + 1}`, name: name as string, lat: lat as number, lon: lon as number, x, y, height: 3, meta: {} };
   });
   store.upsertSensors(sensors);
+  const t0 = Date.UTC(2025, 2, 3);
+  store.insertReadings(
+    [0.8, 1.0].map((value, k) => ({ sensorId: 's1', time: t0 + k * 3600e3, value, band: null, quality: 0 })),
+    'replace',
+  );
   const base = { grid: GRID, selection: { agg: 'mean' as const }, backend: 'js', timings: { fit: 0.5, predict: 0.25, total: 0.75 }, diagnostics: {} };
   ids.idw = store.saveRun({ ...base, method: 'idw', params: { power: 2 }, metrics: { truth: { n: 1200, rmse: 0.2347, mae: 0.15, bias: 0.01, r2: 0.8 } }, label: '' }, [map(GRID, 1, false)]);
   ids.kriging = store.saveRun(
@@ -100,8 +105,8 @@ describe('emfmap export (CLI)', () => {
     // the comparison table: the metrics stored with both runs
     expect(html).toContain('<td>0.235</td>'); // RMSE 0.2347 at 3 significant digits
     expect(html).toContain('0.346');
-    expect(html).toContain('loo');
-    expect(html).toContain('truth');
+    expect(html).toContain('<td>leave-one-out</td>');
+    expect(html).toContain('<td>reference map</td>');
     // classes of the thresholds with their shares
     expect(html).toContain('≥ 1.2 V/m');
     expect(html).toContain('exponential');
@@ -187,6 +192,8 @@ describe('exportMap (service)', () => {
       const kml = execFileSync('unzip', ['-p', path.join(out, 'k.kmz'), 'doc.kml'], { encoding: 'utf8' });
       expect([...kml.matchAll(/<Placemark>/g)].length).toBe(2);
       expect(kml).toContain('Place B');
+      expect(kml).toContain('<name>Rue A (0.9 V/m)</name>'); // mean of its readings, the run's aggregation
+      expect(kml).toContain('observed: 0.9 V/m');
       expect(kml).toContain('[SYNTHETIC]');
     } finally {
       service.close();

@@ -61,8 +61,10 @@ function snapshot(): { counts: Record<string, number>; hash: string } {
   }
 }
 
+type IssueMatch = Omit<Partial<InputIssue>, 'message'> & { message?: RegExp | string };
+
 /** Expect the import to be refused with a UserError whose issues match, and the project unchanged. */
-async function expectRefused(file: string, o: Partial<ImportRequest>, match: Partial<InputIssue> & { message?: RegExp | string }) {
+async function expectRefused(file: string, o: Partial<ImportRequest>, match: IssueMatch) {
   const before = snapshot();
   let err: unknown;
   try {
@@ -311,7 +313,7 @@ describe('bad input changes nothing', () => {
     await imp(fx('long-en.csv'));
   });
 
-  const bad: Array<[string, string, Partial<InputIssue> & { message: RegExp }]> = [
+  const bad: Array<[string, string, IssueMatch]> = [
     ['no value column', 'id,lat,lon,time\nA,50,3,2024-01-01T00:00Z\n', { line: 1, field: null, message: /no value column/ }],
     ['no longitude column', 'id,lat,time,value\nA,50,2024-01-01T00:00Z,1\n', { line: 1, field: 'lat', message: /longitude column is missing/ }],
     ['unparseable number', 'id,lat,lon,value\nA,50,3,1\nB,50,3,1..2\n', { line: 3, field: 'value', message: /cannot read "1\.\.2" as a number/ }],

@@ -41,7 +41,7 @@ export interface KmzOptions {
   sensors?: KmzSensor[];
   /** Document title. */
   title?: string;
-  /** Longest side of the overlay image in pixels (default: the grid's resolution, at most 4096). */
+  /** Longest side of the overlay image in pixels (default: 1 to 8 pixels a cell, about 1024 or more, at most 4096). */
   maxPixels?: number;
 }
 
@@ -100,7 +100,10 @@ export function reprojectToLonLat(g: Grid, fields: Array<ArrayLike<number>>, max
   const latMid = ((box.north + box.south) / 2) * (Math.PI / 180);
   const mPerDegLat = 111132.92 - 559.82 * Math.cos(2 * latMid);
   const mPerDegLon = 111412.84 * Math.cos(latMid);
-  const px = Math.min(cellWidth(g), cellHeight(g));
+  // a few pixels a cell (up to 8) so that small grids still look smooth in Google Earth: the bilinear
+  // sampling draws class boundaries between cells, not along them
+  const over = Math.max(1, Math.min(8, Math.ceil(1024 / Math.max(g.width, g.height))));
+  const px = Math.min(cellWidth(g), cellHeight(g)) / over;
   const clamp = (n: number) => Math.max(1, Math.min(maxPixels, Math.ceil(n)));
   const width = clamp(((box.east - box.west) * mPerDegLon) / px);
   const height = clamp(((box.north - box.south) * mPerDegLat) / px);

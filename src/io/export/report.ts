@@ -96,6 +96,21 @@ function pageMap(values: ArrayLike<number>, input: ReportInput, scale: ColourSca
   return img;
 }
 
+/** How a validation scheme key reads in the table ("loo" → "leave-one-out", "truth" → "reference map"). */
+export function schemeLabel(key: string): string {
+  const k = key.trim().toLowerCase();
+  if (k === 'truth' || k === 'reference') return 'reference map';
+  if (k === 'loo') return 'leave-one-out';
+  const m = /^(kfold|blocks):(\d+)$/.exec(k);
+  if (m) return m[1] === 'kfold' ? `${m[2]}-fold` : `${m[2]} spatial blocks`;
+  return key;
+}
+
+/** An area in m²: hectares below 1 km², else km², 3 significant digits. */
+function area(m2: number): string {
+  return m2 < 1e6 ? `${Number((m2 / 1e4).toPrecision(3))} ha` : `${Number((m2 / 1e6).toPrecision(3))} km²`;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 const num = (v: number | null | undefined, digits = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v.toPrecision(digits)).toString());
 const secs = (s: number) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
@@ -176,7 +191,7 @@ export function reportHtml(input: ReportInput): string {
     const rows = labels.map((l, k) => {
       const [r, gg, b] = scale.classColours[k];
       return [`<span class="swatch" style="background: rgb(${r}, ${gg}, ${b})"></span>`, `${esc(l)} V/m`, String(counts[k]),
-        st.valid ? `${((100 * counts[k]) / st.valid).toFixed(1)} %` : '—', `${((counts[k] * cellArea) / 1e6).toPrecision(3)} km²`];
+        st.valid ? `${((100 * counts[k]) / st.valid).toFixed(1)} %` : '—', area(counts[k] * cellArea)];
     }).reverse();
     classes = `<h2>Area by threshold class</h2>${table(['', 'class', 'cells', 'share of mapped area', 'area'], rows)}`;
   }
@@ -187,7 +202,7 @@ export function reportHtml(input: ReportInput): string {
   if (metricRows.length) {
     comparison = `<h2>Comparison of methods</h2>${table(
       ['run', 'method', 'validation', 'n', 'RMSE', 'MAE', 'bias', 'R²', 'time', 'backend'],
-      metricRows.map((m) => [String(m.runId), esc(m.method + (m.label ? ` (${m.label})` : '')), esc(m.scheme), m.n === null ? '—' : String(m.n),
+      metricRows.map((m) => [String(m.runId), esc(m.method + (m.label ? ` (${m.label})` : '')), esc(schemeLabel(m.scheme)), m.n === null ? '—' : String(m.n),
         num(m.rmse), num(m.mae), num(m.bias), num(m.r2), secs(m.seconds), esc(m.backend)]),
     ).replace(new RegExp(`<tr><td>${run.id}</td>`, 'g'), `<tr class="current"><td>${run.id}</td>`)}<p class="sub">RMSE, MAE and bias in V/m from held-out sensors (cross-validation) or against the reference map; the highlighted row is this map's run.</p>`;
   } else {

@@ -173,11 +173,20 @@ export async function parseDelimited(file: string, ctx: ParseContext, opts: Deli
         issues.add(name, line, field, 'missing timestamp');
         return NaN;
       }
+      // rows of one time step usually follow each other: reuse the last parse
+      if (text === lastTimeText) return lastTime;
       const t = parseTimestamp(text, opts.zone);
-      if (Number.isNaN(t.ms)) issues.add(name, line, field, t.error!);
-      else if (t.naive) naiveTimes = true;
+      if (Number.isNaN(t.ms)) {
+        issues.add(name, line, field, t.error!);
+        return NaN;
+      }
+      if (t.naive) naiveTimes = true;
+      lastTimeText = text;
+      lastTime = t.ms;
       return t.ms;
     };
+    let lastTimeText = '';
+    let lastTime = NaN;
     const hasTime = iTime >= 0 || iDate >= 0;
 
     /** Position from a row (first sight of a sensor, or an anonymous point); null on error. */
@@ -198,13 +207,14 @@ export async function parseDelimited(file: string, ctx: ParseContext, opts: Deli
       }
       return null;
     };
-    const rawPos = (f: string[]) =>
-      coords === 'wgs84'
-        ? `${f[iLat]}|${f[iLon]}|${iLatH >= 0 ? f[iLatH] : ''}|${iLonH >= 0 ? f[iLonH] : ''}`
-        : coords === 'projected'
-          ? `${f[iX]}|${f[iY]}`
-          : '';
-    const firstRaw = new Map<string, string>();
+    // cells holding a position (compared as text, so a sensor's position is parsed once, not on every row)
+    const posCols = (coords === 'wgs84' ? [iLat, iLon, iLatH, iLonH] : [iX, iY]).filter((i) => i >= 0);
+    const rawPos = (f: string[]) => posCols.map((i) => f[i]);
+    const samePos = (f: string[], raw: Array<string | undefined>) => {
+      for (let k = 0; k < posCols.length; k++) if (f[posCols[k]] !== raw[k]) return false;
+      return true;
+    };
+    const firstRaw = new Map<string, Array<string | undefined>>();
 
     /** The sensor of a row: id column, else the position (anonymous point). Returns its index or -1. */
     const rowSensor = (f: string[], line: number): number => {
@@ -217,8 +227,7 @@ export async function parseDelimited(file: string, ctx: ParseContext, opts: Deli
         const known = sensors.get(id);
         if (known) {
           if (coords !== 'none') {
-            const raw = rawPos(f);
-            if (raw !== firstRaw.get(id)) {
+            if (!samePos(f, firstRaw.get(id) ?? [])) {
               const p = readPosition(f, line);
               if (p) {
                 const d =
