@@ -6,6 +6,7 @@ import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'ele
 import { ArgumentError, CHANNELS, HOST_VALIDATORS, isApiMethod, isHostMethod, obj, opt, str, arr, filePath, type ApiMethod, type Channel, type HostApi } from '../src/service/channels.ts';
 import { errorToWire, type Envelope } from '../src/service/wire.ts';
 import type { Invoker } from '../src/server/invoker.ts';
+import type { JobContext } from '../src/service/api.ts';
 import type { FileFilter, ShellCalls, ShellMethod } from './bridge.ts';
 import { isTrustedSender } from './security.ts';
 
@@ -65,7 +66,7 @@ export function registerIpc(deps: IpcDeps): { cancelAll(): void } {
     }
   };
 
-  const callService = async (method: unknown, args: unknown, ctx: { signal?: AbortSignal; onProgress?: (p: never) => void } | undefined, job: boolean): Promise<Envelope<unknown>> => {
+  const callService = async (method: unknown, args: unknown, ctx: JobContext | undefined, job: boolean): Promise<Envelope<unknown>> => {
     try {
       if (typeof method !== 'string' || !isApiMethod(method)) throw new ArgumentError(`unknown method ${JSON.stringify(method)}`);
       const ch = CHANNELS[method] as Channel<ApiMethod>;

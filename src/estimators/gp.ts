@@ -327,7 +327,7 @@ const PARAMS: ParamSpec[] = [
     default: 0,
     min: 0,
     max: 100000,
-    help: `Sensors used per cell: 0 = automatic (all up to ${GLOBAL_MAX_SITES} sensors, else the ${AUTO_NEIGHBOURS} nearest); a number ≥ the sensor count forces the exact global posterior.`,
+    help: `Sensors used per cell: 0 = automatic (all sensors up to ${GLOBAL_MAX_SITES}, fewer on large grids; else the ${AUTO_NEIGHBOURS} nearest); a number ≥ the sensor count forces the exact global posterior.`,
   },
   {
     name: 'fitPoints',
@@ -385,7 +385,7 @@ export const gp: Estimator & { estimateResources(q: ResourceQuery): ResourceEsti
       ctx,
     );
     const n = obs.x.length;
-    const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n);
+    const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n, obs.grid.width * obs.grid.height);
     const pred = gpPredictor(obs.x, obs.y, fit.chosen, neighbours);
     const grid = obs.grid;
     if (pred.global) {

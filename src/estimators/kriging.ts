@@ -65,6 +65,8 @@ export const GLOBAL_MAX_SITES = 400;
 export const AUTO_NEIGHBOURS = 48;
 /** Cells × neighbours up to which local weights are kept between time steps (×12 bytes). */
 const LOCAL_CACHE_ENTRIES = 16_000_000;
+/** Sites up to which the moving neighbourhood keeps the full site-to-site covariance matrix (8·n² bytes). */
+const SITE_COV_MAX = 3000;
 /** Cells per block in the global variance pass (one multi-RHS triangular solve per block). */
 const CELL_BLOCK = 256;
 
@@ -120,6 +122,7 @@ export class CovariancePredictor {
   private cellStats: { variance: Float64Array; lagrange: Float64Array } | null = null;
   private localCache: { idx: Int32Array; w: Float64Array; cnt: Int32Array; wsum: Float64Array; variance: Float64Array; lagrange: Float64Array } | null = null;
   private index: PointIndex | null = null;
+  private siteCov: Float64Array | null | undefined = undefined;
   /** Largest jitter any factorization needed (diagnostics). */
   maxJitter = 0;
 
@@ -155,16 +158,34 @@ export class CovariancePredictor {
     return this.opts.exact ? this.cov.psill + this.cov.nugget : this.cov.psill;
   }
 
-  private buildC(sites: ArrayLike<number>, k: number): Float64Array {
+  /**
+   * Site-to-site covariances for the moving neighbourhood (built once when n ≤ SITE_COV_MAX): every cell's
+   * local system is then assembled by look-up instead of k²/2 distance and exp evaluations.
+   */
+  private siteCovariances(): Float64Array | null {
+    if (this.siteCov === undefined) {
+      const n = this.n;
+      if (n > SITE_COV_MAX || this.global) this.siteCov = null;
+      else {
+        const all = Int32Array.from({ length: n }, (_, i) => i);
+        this.siteCov = this.buildC(all, n, false);
+      }
+    }
+    return this.siteCov;
+  }
+
+  private buildC(sites: ArrayLike<number>, k: number, useCache = true): Float64Array {
     const C = new Float64Array(k * k);
     const diag = this.cov.psill + this.cov.nugget;
+    const S = useCache ? this.siteCovariances() : null;
+    const n = this.n;
     for (let a = 0; a < k; a++) {
       const ia = sites[a];
       const xa = this.x[ia], ya = this.y[ia];
       C[a * k + a] = diag;
       for (let b = 0; b < a; b++) {
         const ib = sites[b];
-        const c = this.covAt(dist(xa - this.x[ib], ya - this.y[ib]));
+        const c = S ? S[ia * n + ib] : this.covAt(dist(xa - this.x[ib], ya - this.y[ib]));
         C[a * k + b] = c;
         C[b * k + a] = c;
       }
@@ -549,10 +570,18 @@ function sameSet(a: Int32Array, b: Int32Array): boolean {
   return true;
 }
 
-/** Neighbourhood size from the `neighbours` parameter: 0 = auto (global up to GLOBAL_MAX_SITES). */
-export function resolveNeighbours(param: number, n: number): number {
+/** Largest n²/2 · cells (multiply-adds of the global variance pass) that `neighbours` = auto accepts. */
+const GLOBAL_VARIANCE_BUDGET = 4e9;
+
+/**
+ * Neighbourhood size from the `neighbours` parameter (0 = global). Auto: global up to GLOBAL_MAX_SITES
+ * sensors while the global variance pass (n²/2 per cell) stays within budget, and always for
+ * ≤ 2·AUTO_NEIGHBOURS sensors (a local system would be nearly as large); else the AUTO_NEIGHBOURS nearest.
+ */
+export function resolveNeighbours(param: number, n: number, cells: number): number {
   if (param > 0) return param >= n ? 0 : param;
-  return n <= GLOBAL_MAX_SITES ? 0 : AUTO_NEIGHBOURS;
+  if (n <= 2 * AUTO_NEIGHBOURS) return 0;
+  return n <= GLOBAL_MAX_SITES && (n * n * cells) / 2 <= GLOBAL_VARIANCE_BUDGET ? 0 : AUTO_NEIGHBOURS;
 }
 
 /** Lognormal back-transform (see header): mean exp(Ŷ + σ²/2 − m), variance mean²·(exp(σ²) − 1). */
@@ -695,7 +724,9 @@ export async function selectVariogram(x: ArrayLike<number>, y: ArrayLike<number>
   const selection =
     candidates.length === 1
       ? allFallback
-        ? 'default model (too few sensor pairs to fit a variogram)'
+        ? empirical.variance === 0
+          ? 'constant values: sill 0, nothing to fit'
+          : 'default model (too few sensor pairs to fit a variogram)'
         : 'single candidate'
       : 'lowest leave-one-out kriging RMSE';
   return { empirical, candidates, chosen: scored[best].model, selection };
@@ -756,7 +787,7 @@ const PARAMS: ParamSpec[] = [
     default: 0,
     min: 0,
     max: 100000,
-    help: `Sensors used per cell: 0 = automatic (all up to ${GLOBAL_MAX_SITES} sensors, else the ${AUTO_NEIGHBOURS} nearest); a number ≥ the sensor count forces global kriging.`,
+    help: `Sensors used per cell: 0 = automatic (all sensors up to ${GLOBAL_MAX_SITES}, fewer on large grids; else the ${AUTO_NEIGHBOURS} nearest); a number ≥ the sensor count forces global kriging.`,
   },
   {
     name: 'lags',
@@ -843,7 +874,7 @@ export function toHeldOut(p: PointPredictions, log: boolean): HeldOutPrediction 
 export function covarianceResources(q: ResourceQuery, neighboursParam: number, extraPrepareSeconds: number): ResourceEstimate {
   const cells = q.width * q.height;
   const n = q.observed;
-  const k = resolveNeighbours(neighboursParam, n);
+  const k = resolveNeighbours(neighboursParam, n, cells);
   const flop = 1e-9; // ~1 GFLOP/s for these loops
   if (k === 0) {
     return {
@@ -911,7 +942,7 @@ export const kriging: Estimator & { estimateResources(q: ResourceQuery): Resourc
       );
       model = choice.chosen;
     }
-    const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n);
+    const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n, obs.grid.width * obs.grid.height);
     const pred = new CovariancePredictor(obs.x, obs.y, { model: model.model, range: model.range, psill: model.psill, nugget: model.nugget }, { mean: 'ordinary', exact, neighbours });
     const grid = obs.grid;
     if (pred.global) {

@@ -81,6 +81,8 @@ export class ComputeClient implements Invoker {
     if (this.closing) throw new ApiError({ name: 'Error', message: 'the service is shutting down' });
     if (ctx.signal?.aborted) throw new ApiError({ name: 'CancelledError', message: 'cancelled' });
     await this.ensure();
+    // the signal may have fired while the process was starting
+    if (ctx.signal?.aborted) throw new ApiError({ name: 'CancelledError', message: 'cancelled' });
     const value = await this.send(method, args as unknown[], ctx);
     if (PROJECT_METHODS.has(method)) {
       const p = (value as { path?: unknown })?.path;

@@ -93,7 +93,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err) => {
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: errorToWire(err) });
+      if (!res.headersSent) sendError(res, err);
       else res.end();
     });
   });

@@ -5,7 +5,6 @@
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import fs from 'node:fs';
 import type {
   BackendInfo,
   CompareRequest,
@@ -123,7 +122,6 @@ export class EmfmapService implements EmfmapApi {
   // ---------------------------------------------------------------- data
 
   async importReadings(req: ImportRequest, ctx: JobContext = {}): Promise<ImportReport> {
-    if (!fs.existsSync(req.file)) throw new UserError(`${req.file}: no such file`);
     return importReadings(this.store(), req, ctx);
   }
 
@@ -139,7 +137,7 @@ export class EmfmapService implements EmfmapApi {
   async readings(q: { sensorIds?: string[]; from?: number; to?: number; limit?: number } = {}): Promise<Reading[]> {
     const limit = q.limit ?? DEFAULT_READINGS_LIMIT;
     if (!Number.isInteger(limit) || limit < 1) throw new UserError(`limit must be a positive integer (got ${q.limit})`);
-    if (q.from !== undefined && q.to !== undefined && q.from >= q.to) throw new UserError('the time window is empty: "from" must be before "to"');
+    if (q.from != null && q.to != null && q.from >= q.to) throw new UserError('the time window is empty: "from" must be before "to"');
     return this.store().readings({ sensorIds: q.sensorIds, from: q.from ?? null, to: q.to ?? null, limit });
   }
 

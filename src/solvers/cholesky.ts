@@ -28,6 +28,7 @@ export interface CholeskyOptions {
 const NB = 64;
 /** A pivot below this fraction of the original diagonal entry counts as a breakdown (lost to round-off). */
 const PIVOT_TOL = 4 * Number.EPSILON;
+const EMPTY = new Float64Array(0);
 
 /**
  * Factor a symmetric matrix (row-major n×n; only the lower triangle is used). If the matrix is not
@@ -71,7 +72,8 @@ function factorInto(A: Float64Array, n: number, jitter: number, L: Float64Array)
     for (let j = 0; j <= i; j++) L[o + j] = A[o + j];
     L[o + i] += jitter;
   }
-  const panel = new Float64Array(n * NB);
+  // packed panel (only needed when there is more than one block: small systems skip the allocation)
+  const panel = n > NB ? new Float64Array(n * NB) : EMPTY;
   for (let k0 = 0; k0 < n; k0 += NB) {
     const k1 = Math.min(n, k0 + NB);
     const bs = k1 - k0;

@@ -43,7 +43,10 @@ export interface EigenProOptions {
   subsample?: number;
   /** Number of eigen-directions flattened (default automatic, see maxQ). */
   q?: number;
-  /** Upper bound for the automatic q (default min(160, s − 1)). */
+  /**
+   * Upper bound for the automatic q (default min(300, s − 1)). Larger q lowers the preconditioned β and so
+   * the epochs needed, until the eigenpairs' float32 accuracy (or the memory for a batch) stops it.
+   */
   maxQ?: number;
   /**
    * Batch size (default: the critical batch size m* of the preconditioned kernel, capped by memory and n;
@@ -137,6 +140,7 @@ export interface EigenProResult {
 }
 
 const DEFAULT_MEMORY = 512 * 1024 * 1024;
+const DEFAULT_MAX_Q = 300;
 
 /** Σ_j row[j]·x[j] over n entries; four accumulators let V8 overlap the multiply-adds (~2× a plain loop). */
 function dot(row: Float32Array, x: Float64Array, n: number): number {
@@ -233,7 +237,7 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
 
   // Eigenpairs: k = q+1 (given q), maxQ+1 (automatic), or 1 (plain mode: only λ_1 is needed, but the
   // spectrum up to maxQ+1 is computed when the batch must match EigenPro's automatic choice).
-  const maxQ = Math.max(0, Math.min(opts.maxQ ?? 160, s - 1));
+  const maxQ = Math.max(0, Math.min(opts.maxQ ?? DEFAULT_MAX_Q, s - 1));
   const wantQ = opts.q !== undefined ? Math.max(0, Math.min(Math.floor(opts.q), s - 1)) : undefined;
   const needSpectrumForBatch = mode === 'none' && opts.batchSize === undefined;
   const kEig = mode === 'eigenpro' || needSpectrumForBatch ? (wantQ !== undefined ? wantQ + 1 : maxQ + 1) : 1;
@@ -242,7 +246,6 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
   const eig = await topEigenpairs(Kss, s, Math.min(kEig, s), { seed: seed + 17, iterations: opts.eigenIterations, signal: ctx.signal });
   const eigenSeconds = (performance.now() - t1) / 1000;
   const lam = eig.values.map((v) => Math.max(v / s, 0)); // eigenvalues of K_ss/s
-  if (process.env.EP_DEBUG) console.log('ritz', Array.from(eig.residuals).map((r, i) => `${i}:${(r / s / lam[0]).toExponential(1)}/${(lam[i] / lam[0]).toExponential(1)}`).filter((_, i) => i % 20 === 0 || i > lam.length - 5).join(' '));
   const k = lam.length;
 
   // Extra points outside S for the preconditioned diagonal (the Nyström extension is least accurate there).

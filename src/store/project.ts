@@ -188,7 +188,14 @@ class SqliteProject implements ProjectStore {
     this.assertWritable();
     if (this.db.inTransaction) throw new Error('asyncTransaction cannot be nested in another transaction');
     const token = {};
-    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      if (e instanceof Database.SqliteError && e.code.startsWith('SQLITE_BUSY')) {
+        throw new UserError(`${this.path} is being written by another program (another emfmap?): try again when it has finished`);
+      }
+      throw e;
+    }
     this.longTx = token;
     let ok = false;
     try {

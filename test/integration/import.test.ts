@@ -87,6 +87,23 @@ async function expectRefused(file: string, o: Partial<ImportRequest>, match: Iss
   return ue;
 }
 
+describe('the service and its project', () => {
+  it('refuses data calls with no project open, opens one lazily from projectPath, reopens after close', async () => {
+    const none = new EmfmapService();
+    await expect(none.summary()).rejects.toThrow(/no project open/);
+    expect(() => none.store()).toThrow(UserError);
+    await imp(fx('long-en.csv'));
+    svc.close();
+    const lazy = new EmfmapService({ projectPath: path.join(dir, 'p.emfmap') });
+    expect((await lazy.summary()).counts.readings).toBe(8);
+    expect((await lazy.readings({ sensorIds: ['LIL-01'], limit: 2 })).length).toBe(2);
+    await expect(lazy.readings({ from: 10, to: 5 })).rejects.toThrow(/empty/);
+    lazy.close();
+    await svc.openProject(path.join(dir, 'p.emfmap'));
+    expect((await svc.sensors()).length).toBe(3);
+  });
+});
+
 describe('accepted formats', () => {
   it('long CSV, English headers, unit column, offsets and a gap', async () => {
     const r = await imp(fx('long-en.csv'));
@@ -295,6 +312,18 @@ describe('dry run, re-import, duplicates', () => {
     expect((await svc.summary()).counts.readings).toBe(8);
   });
 
+  it('bands: per-band readings are kept apart from the total field ("Total" means the total field)', async () => {
+    const p = write('bands.csv', 'id,lat,lon,time,band,value\nA,50,3,2024-01-01T00:00Z,Total,1.0\nA,50,3,2024-01-01T00:00Z,GSM900,0.6\nA,50,3,2024-01-01T00:00Z,LTE800,0.8\n');
+    expect((await imp(p)).readingsAdded).toBe(3);
+    const rows = await svc.readings({ sensorIds: ['A'] });
+    expect(rows.map((r) => [r.band, r.value])).toEqual([
+      [null, 1.0],
+      ['GSM900', 0.6],
+      ['LTE800', 0.8],
+    ]);
+    expect((await sensorsById()).get('A')!.latest).toBe(1.0);
+  });
+
   it('duplicate rule: replace (default) overwrites, keep leaves stored values', async () => {
     write('a.csv', 'id,lat,lon,time,value\nA,50,3,2024-01-01T00:00Z,1\nA,50,3,2024-01-01T01:00Z,2\n');
     write('b.csv', 'id,lat,lon,time,value\nA,50,3,2024-01-01T01:00Z,20\nA,50,3,2024-01-01T02:00Z,30\n');
@@ -315,6 +344,7 @@ describe('bad input changes nothing', () => {
 
   const bad: Array<[string, string, IssueMatch]> = [
     ['no value column', 'id,lat,lon,time\nA,50,3,2024-01-01T00:00Z\n', { line: 1, field: null, message: /no value column/ }],
+    ['an unrecognised value column', 'id,lat,lon,time,E_tot_Vm\nA,50,3,2024-01-01T00:00Z,1\n', { line: 1, message: /no value column.*not recognised: "E_tot_Vm"/ }],
     ['no longitude column', 'id,lat,time,value\nA,50,2024-01-01T00:00Z,1\n', { line: 1, field: 'lat', message: /longitude column is missing/ }],
     ['unparseable number', 'id,lat,lon,value\nA,50,3,1\nB,50,3,1..2\n', { line: 3, field: 'value', message: /cannot read "1\.\.2" as a number/ }],
     ['unparseable date', 'id,lat,lon,time,value\nA,50,3,2024-02-30T10:00Z,1\n', { line: 2, field: 'time', message: /day 30 does not exist/ }],

@@ -15,6 +15,9 @@ import { classLabels, classOf, makeScale, niceTicks, parseColour, parseThreshold
 import { hasGlyph } from '../../src/io/export/font.ts';
 import { formatFloat32, formatValue } from '../../src/io/export/text.ts';
 import { outputPath } from '../../src/service/export.ts';
+import { reprojectToLonLat } from '../../src/io/export/kmz.ts';
+import { proj4Def } from '../../src/geo/crs.ts';
+import proj4 from 'proj4';
 
 function toArrayBuffer(u8: Uint8Array): ArrayBuffer {
   return u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength) as ArrayBuffer;
@@ -223,6 +226,41 @@ describe('PNG layers', () => {
   it('a "local" grid gets a world file but no CRS files', () => {
     const files = pngFiles(testMap('local', 8, 8, false), '/x/a.png');
     expect(files.map((f) => f.path)).toEqual(['/x/a.png', '/x/a.pgw', '/x/a.legend.png']);
+  });
+});
+
+describe('KMZ resampling to lon/lat', () => {
+  it('puts each overlay pixel where proj4 puts it (the interpolated projection lattice is exact to far below a cell)', () => {
+    // a field equal to x (then y) at the cell centres: bilinear sampling returns the x (y) of the point
+    // itself, so the overlay values show where each pixel was sampled
+    for (const [crs, xmin, ymin] of [['EPSG:32631', 755000, 5380000], ['EPSG:2154', 703000, 7058000]] as const) {
+      const W = 60;
+      const H = 45;
+      const grid: Grid = { crs, bounds: { xmin, ymin, xmax: xmin + 30 * W, ymax: ymin + 30 * H }, width: W, height: H };
+      const xs = new Float32Array(W * H);
+      const ys = new Float32Array(W * H);
+      for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) {
+        xs[r * W + c] = xmin + 30 * (c + 0.5) - xmin; // relative, to keep float32 precision
+        ys[r * W + c] = ymin + 30 * H - 30 * (r + 0.5) - ymin;
+      }
+      const rp = reprojectToLonLat(grid, [xs, ys]);
+      const inv = proj4('EPSG:4326', proj4Def(crs)!);
+      let worst = 0;
+      let checked = 0;
+      for (let k = 0; k < 3000; k++) {
+        const r = Math.floor(rnd() * rp.height);
+        const c = Math.floor(rnd() * rp.width);
+        const lon = rp.box.west + ((c + 0.5) * (rp.box.east - rp.box.west)) / rp.width;
+        const lat = rp.box.north - ((r + 0.5) * (rp.box.north - rp.box.south)) / rp.height;
+        const [x, y] = inv.forward([lon, lat]);
+        // only where bilinear sampling is exact: between the outer cell centres
+        if (x < xmin + 15 || x > xmin + 30 * W - 15 || y < ymin + 15 || y > ymin + 30 * H - 15) continue;
+        checked++;
+        worst = Math.max(worst, Math.abs(rp.out[0][r * rp.width + c] - (x - xmin)), Math.abs(rp.out[1][r * rp.width + c] - (y - ymin)));
+      }
+      expect(checked).toBeGreaterThan(1500);
+      expect(worst).toBeLessThan(0.01); // metres, on 30 m cells (float32 values carry ~1e-4 m here)
+    }
   });
 });
 

@@ -261,9 +261,15 @@ describe('kriging at scale and with transforms', () => {
     expect((prepared.diagnostics as { neighbourhood: string }).neighbourhood).toBe('48 nearest');
     const m = await prepared.predict(obs.values, {});
     const { x: cx, y: cy } = cellCentres(g);
-    let maxErr = 0;
-    for (let p = 0; p < cx.length; p++) maxErr = Math.max(maxErr, Math.abs(m.values[p] - f(cx[p], cy[p])));
-    expect(maxErr).toBeLessThan(0.05); // field range ≈ 5
+    let maxErr = 0, se = 0;
+    for (let p = 0; p < cx.length; p++) {
+      const e = m.values[p] - f(cx[p], cy[p]);
+      maxErr = Math.max(maxErr, Math.abs(e));
+      se += e * e;
+    }
+    // field range ≈ 5; sensors ~22 m apart on a 1 km square
+    expect(Math.sqrt(se / cx.length)).toBeLessThan(0.02);
+    expect(maxErr).toBeLessThan(0.15);
     expect(m.variance!.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
   });
 
@@ -328,7 +334,7 @@ describe('kriging at scale and with transforms', () => {
     const zv = simulateField(o0.x, o0.y, (h) => Math.exp(-((h / 15) ** 2)) + (h === 0 ? 1e-4 : 0), 5)[0];
     const prepared = await kriging.prepare(observations(g, cells, zv), params(), {});
     const v = (prepared.diagnostics as { variogram: { model: string; candidates: { model: string; looRmse: number }[] } }).variogram;
-    expect(v.candidates.map((c) => c.model).sort()).toEqual(['exponential', 'gaussian', 'matern15', 'matern25', 'spherical']);
+    expect([...new Set(v.candidates.map((c) => c.model))].sort()).toEqual(['exponential', 'gaussian', 'matern15', 'matern25', 'spherical']);
     const best = v.candidates.reduce((a, b) => (b.looRmse < a.looRmse ? b : a));
     expect(v.model).toBe(best.model);
     expect(['gaussian', 'matern25']).toContain(v.model);

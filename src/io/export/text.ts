@@ -18,10 +18,11 @@ export function formatValue(v: number): string {
   return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
-/** Shortest decimal that reads back to the same float32 (CSV values: exact, and not 17 digits long). */
+/** A short decimal (7 to 9 significant digits) that reads back to the same float32: exact, and not 17 digits long. */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return '';
-  for (let p = 6; p < 9; p++) {
+  // 7 digits suffice for most float32 values, 9 always do
+  for (let p = 7; p < 9; p++) {
     const s = v.toPrecision(p);
     if (Math.fround(Number(s)) === v) return String(Number(s));
   }

@@ -7,7 +7,7 @@
 // Every row is checked; problems are collected as issues (file, line, field) and nothing is written here.
 
 import type { DetectedColumn } from '../../service/api.ts';
-import { ROLE_LABEL, crsHintFromHeaders, roleOf, splitHeaderUnit, type HeaderInfo, type Role } from './columns.ts';
+import { ROLE_LABEL, crsHintFromHeaders, normaliseHeader, roleOf, splitHeaderUnit, type HeaderInfo, type Role } from './columns.ts';
 import { parseCoordinate, haversine } from './coords.ts';
 import { isMissing, parseNumber } from './numbers.ts';
 import type { TextSniff } from './sniff.ts';
@@ -26,6 +26,8 @@ export interface DelimitedOptions {
 }
 
 const PREVIEW_ROWS = 10;
+/** Band labels that mean the total (broadband) field, stored as band null. */
+const TOTAL_BAND = new Set(['total', 'all', 'global', 'e_total', 'broadband', 'wideband', 'large_bande', 'tous', 'toutes']);
 const V_PER_M = parseUnit('V/m')!;
 
 /** Anonymous point (no sensor id column): the id is derived from the position, so re-imports match. */
@@ -116,13 +118,16 @@ export async function parseDelimited(file: string, ctx: ParseContext, opts: Deli
     const timeCols = unknown.filter((i) => headerIsTimestamp(infos[i].base || headers[i]));
     if (iValue >= 0) layout = 'long';
     else if (timeCols.length > 0) layout = 'wide';
-    else if (unknown.length > 0 && iTime >= 0) layout = 'wide';
+    // one column per sensor: a time column and sensor columns, but no per-row sensor id or position
+    else if (unknown.length > 0 && (iTime >= 0 || iDate >= 0) && iId < 0 && coords === 'none') layout = 'wide';
     else {
+      const others = unknown.map((i) => `"${headers[i]}"`).join(', ');
       issues.add(
         name,
         h.headerLine,
         null,
-        `no value column: name it "value", "valeur", "E" or "E (V/m)" (one reading per row), or give one column per sensor next to a time column, or one column per time step`,
+        `no value column: name it "value", "valeur", "E" or "E (V/m)" (one reading per row), or give one column per sensor next to a time column, or one column per time step` +
+          (others ? ` (columns not recognised: ${others})` : ''),
       );
       fatal = true;
       return;
@@ -346,7 +351,7 @@ export async function parseDelimited(file: string, ctx: ParseContext, opts: Deli
         let b = -1;
         if (iBand >= 0) {
           const bt = (f[iBand] ?? '').trim();
-          if (bt !== '' && !isMissing(bt)) b = bands.get(bt);
+          if (bt !== '' && !isMissing(bt) && !TOTAL_BAND.has(normaliseHeader(bt))) b = bands.get(bt);
         }
         let q = 0;
         if (iQuality >= 0) {
