@@ -5,7 +5,7 @@
 //    node_modules/electron/dist (then used directly, nothing is downloaded), a zip in Electron's download
 //    cache, or a reachable download mirror (github.com or $ELECTRON_MIRROR). If none, stop with ONE
 //    clear message and exit code 1, before building anything.
-// 2. Build the renderer (vite) and the Electron bundles (the `build:electron` script, or electron/build.js).
+// 2. Build the renderer (vite) and the Electron bundles (the `build:electron` script, or electron/bundle.js).
 // 3. Run electron-builder with electron-builder.yml; extra arguments are passed on (e.g. `--linux deb`,
 //    `--win`, `--mac`). Installers land in release/.
 //
@@ -117,9 +117,10 @@ async function main() {
   const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   run(npm, ['run', 'build:renderer'], 'building the renderer');
+  const bundler = ['bundle.js', 'build.js'].map((f) => path.join(root, 'electron', f)).find((f) => fs.existsSync(f));
   if (pkg.scripts?.['build:electron']) run(npm, ['run', 'build:electron'], 'building the Electron bundles');
-  else if (fs.existsSync(path.join(root, 'electron', 'build.js'))) run(process.execPath, [path.join(root, 'electron', 'build.js')], 'building the Electron bundles');
-  else fail('no Electron build step: add a "build:electron" script to package.json (or electron/build.js)');
+  else if (bundler) run(process.execPath, [bundler], 'building the Electron bundles');
+  else fail('no Electron build step: add a "build:electron" script to package.json (or electron/bundle.js)');
   const main = path.join(root, pkg.main ?? 'dist-electron/main.cjs');
   if (!fs.existsSync(main)) fail(`the Electron build did not produce ${path.relative(root, main)} (package.json "main")`);
 

@@ -19,6 +19,8 @@ export default defineConfig({
     // no inline data: URLs for assets (kept as files; CSP allows data: images only)
     assetsInlineLimit: 0,
     modulePreload: { polyfill: false },
+    // the plugin timing report is noise on a busy 2-core machine (and in every test run that builds)
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
   worker: { format: 'es' },
   server: { fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },

@@ -388,10 +388,9 @@ export const gp: Estimator & { estimateResources(q: ResourceQuery): ResourceEsti
     const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n, obs.grid.width * obs.grid.height);
     const pred = gpPredictor(obs.x, obs.y, fit.chosen, neighbours);
     const grid = obs.grid;
-    if (pred.global) {
-      pred.system();
-      await pred.gridStats(grid, ctx);
-    }
+    // the factorization belongs to prepare; the per-cell variance pass runs (once) at the first predict,
+    // so that cross-validation through predictHeldOut does not pay for a map it never draws
+    if (pred.global) pred.system();
     const diagnostics: Record<string, unknown> = {
       kernel: fit.chosen.kernel,
       lengthScale: fit.chosen.lengthScale,

@@ -42,7 +42,18 @@ import { UserError } from '../domain/errors.ts';
 import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
 import type { Grid, Observations } from '../domain/types.ts';
 import { cellCentres } from '../geo/grid.ts';
-import { cholesky, choleskyForward, choleskyForwardRows, choleskyInverse, choleskyInverseDiag, choleskySolve, type CholeskyFactor } from '../solvers/cholesky.ts';
+import {
+  cholesky,
+  choleskyBackwardInPlace,
+  choleskyForward,
+  choleskyForwardInPlace,
+  choleskyForwardRows,
+  choleskyInto,
+  choleskyInverse,
+  choleskyInverseDiag,
+  choleskySolve,
+  type CholeskyFactor,
+} from '../solvers/cholesky.ts';
 import { PointIndex } from './idw.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import { logForward } from './transform.ts';
@@ -97,6 +108,20 @@ export interface PointPredictions {
   variance: Float64Array;
   /** OK Lagrange multiplier m (0 for simple kriging), for the lognormal back-transform. */
   lagrange: Float64Array;
+}
+
+/** Scratch buffers for local systems of up to k sites (no allocation per cell). */
+interface Workspace {
+  C: Float64Array;
+  L: Float64Array;
+  u: Float64Array;
+  q: Float64Array;
+  v: Float64Array;
+  t: Float64Array;
+}
+
+function workspace(k: number): Workspace {
+  return { C: new Float64Array(k * k), L: new Float64Array(k * k), u: new Float64Array(k), q: new Float64Array(k), v: new Float64Array(k), t: new Float64Array(k) };
 }
 
 interface LocalSystem {
@@ -174,8 +199,8 @@ export class CovariancePredictor {
     return this.siteCov;
   }
 
-  private buildC(sites: ArrayLike<number>, k: number, useCache = true): Float64Array {
-    const C = new Float64Array(k * k);
+  private buildC(sites: ArrayLike<number>, k: number, useCache = true, out?: Float64Array): Float64Array {
+    const C = out ? out.subarray(0, k * k) : new Float64Array(k * k);
     const diag = this.cov.psill + this.cov.nugget;
     const S = useCache ? this.siteCovariances() : null;
     const n = this.n;
@@ -191,6 +216,21 @@ export class CovariancePredictor {
       }
     }
     return C;
+  }
+
+  /** Factor a local system into the workspace (valid until the next call with the same workspace). */
+  private factorLocal(sites: Int32Array, k: number, ws: Workspace): LocalSystem {
+    const C = this.buildC(sites, k, true, ws.C);
+    const f = choleskyInto(C, k, ws.L);
+    if (f.jitter > this.maxJitter) this.maxJitter = f.jitter;
+    const u = ws.u, q = ws.q;
+    for (let i = 0; i < k; i++) q[i] = 1;
+    choleskyForwardInPlace(f, q);
+    for (let i = 0; i < k; i++) u[i] = q[i];
+    choleskyBackwardInPlace(f, u);
+    let s = 0;
+    for (let i = 0; i < k; i++) s += u[i];
+    return { k, f, u, s, q };
   }
 
   private factor(C: Float64Array, k: number): LocalSystem {
@@ -300,17 +340,18 @@ export class CovariancePredictor {
   }
 
   /** Solve one local system for a target: weights into w (length k), returns [variance, lagrange, Σw]. */
-  private localSolve(sys: LocalSystem, sites: Int32Array, tx: number, ty: number, C0: number, w: Float64Array): [number, number, number] {
+  private localSolve(sys: LocalSystem, sites: Int32Array, tx: number, ty: number, C0: number, w: Float64Array, ws: Workspace): [number, number, number] {
     const k = sys.k;
-    const cs = new Float64Array(k);
-    for (let a = 0; a < k; a++) cs[a] = this.covAt(dist(tx - this.x[sites[a]], ty - this.y[sites[a]]));
-    const v = choleskyForward(sys.f, cs);
+    const v = ws.v, t = ws.t;
+    for (let a = 0; a < k; a++) v[a] = this.covAt(dist(tx - this.x[sites[a]], ty - this.y[sites[a]]));
+    choleskyForwardInPlace(sys.f, v); // v = L⁻¹c*
     let vv = 0, qv = 0;
     for (let a = 0; a < k; a++) {
       vv += v[a] * v[a];
       qv += sys.q[a] * v[a];
+      t[a] = v[a];
     }
-    const t = choleskySolve(sys.f, cs);
+    choleskyBackwardInPlace(sys.f, t); // t = C⁻¹c*
     let wsum = 0;
     if (this.opts.mean === 'ordinary') {
       const mu = (qv - 1) / sys.s;
@@ -352,21 +393,27 @@ export class CovariancePredictor {
     const index = this.pointIndex();
     const slot = new Int32Array(k);
     const d2 = new Float64Array(k);
-    let prev = new Int32Array(0);
+    // neighbour sets of the current and previous cell (swapped, sorted): equal sets reuse the factor
+    let cur = new Int32Array(k);
+    let prev = new Int32Array(k);
+    let prevCount = -1;
     let sys: LocalSystem | null = null;
     const w = new Float64Array(k);
+    const work = workspace(k);
     const C0 = this.targetVariance;
     let lastYield = performance.now();
     for (let p = 0; p < P; p++) {
       const m = index.search(cx[p], cy[p], k, Infinity, slot, d2);
-      const sites = new Int32Array(m);
-      for (let a = 0; a < m; a++) sites[a] = index.order[slot[a]];
-      sites.sort();
-      if (!sys || !sameSet(sites, prev)) {
-        sys = this.factor(this.buildC(sites, m), m);
-        prev = sites;
+      for (let a = 0; a < m; a++) cur[a] = index.order[slot[a]];
+      const sites = cur.subarray(0, m).sort();
+      if (!sys || m !== prevCount || !sameSet(sites, prev.subarray(0, m))) {
+        sys = this.factorLocal(sites, m, work);
+        const t = prev;
+        prev = cur;
+        cur = t;
+        prevCount = m;
       }
-      const [vr, lg, ws] = this.localSolve(sys, prev, cx[p], cy[p], C0, w);
+      const [vr, lg, ws] = this.localSolve(sys, prev, cx[p], cy[p], C0, w, work);
       variance[p] = vr;
       lagrange[p] = lg;
       wsum[p] = ws;
@@ -513,6 +560,8 @@ export class CovariancePredictor {
     const k = Math.min(this.opts.neighbours, n);
     const index = this.pointIndex();
     const excluded = new Uint8Array(n);
+    const work = workspace(k);
+    const w = new Float64Array(k);
     const C0 = this.cov.psill + this.cov.nugget; // a held-out measurement, nugget included
     let zsum = 0;
     for (let i = 0; i < n; i++) zsum += z[i];
@@ -539,9 +588,8 @@ export class CovariancePredictor {
           want = Math.min(n, want * 2);
         }
         const sIdx = Int32Array.from(sites).sort();
-        const sys = this.factor(this.buildC(sIdx, sIdx.length), sIdx.length);
-        const w = new Float64Array(sIdx.length);
-        const [vr, lg, ws] = this.localSolve(sys, sIdx, this.x[i], this.y[i], C0, w);
+        const sys = this.factorLocal(sIdx, sIdx.length, work);
+        const [vr, lg, ws] = this.localSolve(sys, sIdx, this.x[i], this.y[i], C0, w, work);
         let s = 0;
         for (let a = 0; a < sIdx.length; a++) s += w[a] * z[sIdx[a]];
         mean[i] = this.opts.mean === 'ordinary' ? s : s + zbar * (1 - ws);
@@ -945,10 +993,9 @@ export const kriging: Estimator & { estimateResources(q: ResourceQuery): Resourc
     const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n, obs.grid.width * obs.grid.height);
     const pred = new CovariancePredictor(obs.x, obs.y, { model: model.model, range: model.range, psill: model.psill, nugget: model.nugget }, { mean: 'ordinary', exact, neighbours });
     const grid = obs.grid;
-    if (pred.global) {
-      pred.system();
-      await pred.gridStats(grid, ctx);
-    }
+    // the factorization belongs to prepare; the per-cell variance pass runs (once) at the first predict,
+    // so that cross-validation through predictHeldOut does not pay for a map it never draws
+    if (pred.global) pred.system();
     const fitSeconds = (performance.now() - t0) / 1000;
     const diagnostics: Record<string, unknown> = {
       variogram: {

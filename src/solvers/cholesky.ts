@@ -36,7 +36,16 @@ const EMPTY = new Float64Array(0);
  * Error when A contains non-finite values or stays indefinite after `maxTries` increases.
  */
 export function cholesky(A: Float64Array, n: number, opts: CholeskyOptions = {}): CholeskyFactor {
+  return choleskyInto(A, n, new Float64Array(n * n), opts);
+}
+
+/**
+ * As `cholesky`, writing the factor into `out` (length ≥ n², row stride n) instead of allocating: for the
+ * many small systems of a moving neighbourhood, where allocation would cost as much as the arithmetic.
+ */
+export function choleskyInto(A: Float64Array, n: number, out: Float64Array, opts: CholeskyOptions = {}): CholeskyFactor {
   if (!Number.isInteger(n) || n < 0) throw new Error(`cholesky: bad size ${n}`);
+  if (out.length < n * n) throw new Error(`cholesky: output has ${out.length} entries, expected ${n * n}`);
   if (A.length < n * n) throw new Error(`cholesky: matrix has ${A.length} entries, expected ${n}×${n} = ${n * n}`);
   let sumDiag = 0;
   for (let i = 0; i < n; i++) {
@@ -50,7 +59,7 @@ export function cholesky(A: Float64Array, n: number, opts: CholeskyOptions = {})
   const base = 1e-10 * (meanDiag > 0 ? meanDiag : 1);
   const maxTries = opts.maxTries ?? 10;
   let jitter = opts.jitter ?? 0;
-  const L = new Float64Array(n * n);
+  const L = out.length === n * n ? out : out.subarray(0, n * n);
   for (let attempt = 0; ; attempt++) {
     const failedAt = factorInto(A, n, jitter, L);
     if (failedAt < 0) return { n, L, jitter };
@@ -253,6 +262,22 @@ function backwardInPlace(L: Float64Array, n: number, x: Float64Array, nrhs: numb
       for (let r = 0; r < nrhs; r++) x[xk + r] -= l * x[xi + r];
     }
   }
+}
+
+/** In place: x ← (A + jitter·I)⁻¹x for one right-hand side (no allocation). */
+export function choleskySolveInPlace(f: CholeskyFactor, x: Float64Array): void {
+  forwardInPlace(f.L, f.n, x, 1);
+  backwardInPlace(f.L, f.n, x, 1);
+}
+
+/** In place: x ← L⁻ᵀx for one right-hand side (no allocation). */
+export function choleskyBackwardInPlace(f: CholeskyFactor, x: Float64Array): void {
+  backwardInPlace(f.L, f.n, x, 1);
+}
+
+/** In place: x ← L⁻¹x for one right-hand side (no allocation). */
+export function choleskyForwardInPlace(f: CholeskyFactor, x: Float64Array): void {
+  forwardInPlace(f.L, f.n, x, 1);
 }
 
 /** Solve (A + jitter·I)·X = B for B of shape n×nrhs (row-major). Returns a new array. */

@@ -546,7 +546,8 @@ export async function eigenproSolve(
       }
       sq += batchSq;
       seen += m * t;
-      const eta = step / m;
+      // Per-sample step η/bs, also for the shorter last batch of an epoch (η/m there would overshoot).
+      const eta = step / bs;
       if (q > 0) {
         // h = K_{S,B} g, coef = D ∘ (Vᵀ h), α_S += η/m · V coef
         h.fill(0);

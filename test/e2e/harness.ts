@@ -160,12 +160,27 @@ export async function longestStall(page: Page): Promise<{ max: number; count: nu
 }
 
 /** Duration (ms) of the last overlay render measured by the app (request to image decoded on the map). */
-export async function lastOverlayMeasure(page: Page): Promise<{ ms: number; cells: number; pixels: number } | null> {
-  return page.evaluate(() => {
-    const m = performance.getEntriesByName('emfmap:overlay', 'measure');
-    const last = m[m.length - 1] as PerformanceMeasure | undefined;
-    if (!last) return null;
-    const d = last.detail as { cells: number; pixels: number };
-    return { ms: last.duration, cells: d.cells, pixels: d.pixels };
-  });
+export interface OverlayMeasure {
+  /** Request to image decoded on the map. */
+  ms: number;
+  cells: number;
+  pixels: number;
+  /** Worker-side split: reprojection index (0 when cached), colouring, PNG encoding. */
+  worker: { geometry: number; colour: number; encode: number };
+  /** Request to image URL ready (before the browser decodes and paints it). */
+  page: number;
+}
+
+export async function overlayMeasures(page: Page): Promise<OverlayMeasure[]> {
+  return page.evaluate(() =>
+    performance.getEntriesByName('emfmap:overlay', 'measure').map((e) => {
+      const d = (e as PerformanceMeasure).detail as Omit<OverlayMeasure, 'ms'>;
+      return { ms: e.duration, ...d };
+    }),
+  );
+}
+
+export async function lastOverlayMeasure(page: Page): Promise<OverlayMeasure | null> {
+  const all = await overlayMeasures(page);
+  return all.length > 0 ? all[all.length - 1] : null;
 }

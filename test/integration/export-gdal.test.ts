@@ -300,6 +300,9 @@ describe('KMZ read with unzip', () => {
     }
     for (const k of ['north', 'south', 'east', 'west'] as const) expect(Math.abs(num(k) - box[k])).toBeLessThan(2e-7);
     expect([...kml.matchAll(/<Placemark>/g)].length).toBe(2);
+    // GDAL's LIBKML driver parses the archive: the placemarks are in the Sensors folder
+    const ogr = run('ogrinfo', ['-ro', '-al', '-so', out]);
+    expect(ogr).toMatch(/Layer name: Sensors\nGeometry: [^\n]*\nFeature Count: 2/);
     expect(kml).toContain('Place &lt;B&gt;');
     expect(kml).toContain(`<coordinates>${sensors[0].lon.toFixed(8)},${sensors[0].lat.toFixed(8)},0</coordinates>`);
     expect(kml).toContain('observed: 0.8 V/m');

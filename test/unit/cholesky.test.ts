@@ -3,6 +3,10 @@ import {
   cholesky,
   choleskyForward,
   choleskyForwardRows,
+  choleskyInto,
+  choleskySolveInPlace,
+  choleskyBackwardInPlace,
+  choleskyForwardInPlace,
   choleskyInverse,
   choleskyInverseDiag,
   choleskyLogDet,
@@ -136,6 +140,25 @@ describe('cholesky', () => {
         for (let k = 0; k <= i; k++) s += f.L[i * n + k] * a[c * n + k];
         expect(s).toBeCloseTo(rows[c * n + i], 11);
       }
+  });
+
+  it('in-place variants (workspace buffers larger than the system) agree with the allocating ones', () => {
+    const n = 20;
+    const A = randomSpd(n, 5);
+    const buf = new Float64Array(32 * 32).fill(7); // stale content must not leak into the factor
+    const f = choleskyInto(A, n, buf);
+    const g = cholesky(A, n);
+    for (let i = 0; i < n * n; i++) expect(f.L[i]).toBe(g.L[i]);
+    const r = rng(2);
+    const b = new Float64Array(n).map(() => r());
+    const x = Float64Array.from(b);
+    choleskySolveInPlace(f, x);
+    const ref = choleskySolve(g, b);
+    for (let i = 0; i < n; i++) expect(x[i]).toBeCloseTo(ref[i], 12);
+    const y = Float64Array.from(b);
+    choleskyForwardInPlace(f, y);
+    choleskyBackwardInPlace(f, y);
+    for (let i = 0; i < n; i++) expect(y[i]).toBeCloseTo(ref[i], 12);
   });
 
   it('logdet matches the sum of log eigenvalues of a diagonal-dominant tridiagonal matrix', () => {

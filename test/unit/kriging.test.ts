@@ -219,6 +219,30 @@ describe('ordinary kriging properties', () => {
   });
 });
 
+describe('kriging time series', () => {
+  it('fits one variogram on the pooled, per-step standardized steps (sill scaled by the mean step variance)', async () => {
+    const g = grid(32, 32, 100);
+    const cells = randomCells(g, 80, 31);
+    const o0 = observations(g, cells, new Float64Array(80));
+    const z = simulateField(o0.x, o0.y, (h) => Math.exp(-h / 12), 3)[0];
+    const obs = observations(g, cells, z);
+    const p = params({ model: 'exponential' });
+    const one = await kriging.prepare(obs, p, {});
+    // the same spatial pattern at 3× the amplitude (9× the variance) plus an offset
+    const pooled = await kriging.prepare(obs, p, {}, [z, z.map((v) => 3 * v + 2)]);
+    type V = { variogram: { sill: number; range: number; empirical: { steps: number } } };
+    const a = (one.diagnostics as V).variogram;
+    const b = (pooled.diagnostics as V).variogram;
+    expect(b.empirical.steps).toBe(2);
+    expect(b.range).toBeCloseTo(a.range, 6);
+    expect(b.sill / a.sill).toBeCloseTo(5, 6); // mean of 1× and 9× the variance
+    // the weights are the same: step 2's map is 3·map(step 1) + 2
+    const m1 = await pooled.predict(z, {});
+    const m2 = await pooled.predict(z.map((v) => 3 * v + 2), {});
+    for (let q = 0; q < m1.values.length; q += 37) expect(m2.values[q]).toBeCloseTo(3 * m1.values[q] + 2, 4);
+  });
+});
+
 describe('kriging leave-out in closed form equals brute-force refits', () => {
   const g = grid(24, 24, 100);
   const cells = randomCells(g, 30, 5);
