@@ -148,6 +148,7 @@ export class CovariancePredictor {
   private localCache: { idx: Int32Array; w: Float64Array; cnt: Int32Array; wsum: Float64Array; variance: Float64Array; lagrange: Float64Array } | null = null;
   private index: PointIndex | null = null;
   private siteCov: Float64Array | null | undefined = undefined;
+  private cacheGrid: Grid | null = null;
   /** Largest jitter any factorization needed (diagnostics). */
   maxJitter = 0;
 
@@ -279,6 +280,7 @@ export class CovariancePredictor {
    * Global: one multi-RHS triangular solve per block of cells. Local: the per-cell neighbourhood solves.
    */
   async gridStats(grid: Grid, ctx: RunContext = {}): Promise<{ variance: Float64Array; lagrange: Float64Array }> {
+    this.useGrid(grid);
     if (this.global) {
       if (!this.cellStats) this.cellStats = await this.globalCellStats(grid, ctx);
       return this.cellStats;
@@ -460,9 +462,29 @@ export class CovariancePredictor {
     return out;
   }
 
+  /** The per-cell caches belong to one grid: drop them when another grid is asked for. */
+  private useGrid(grid: Grid): void {
+    const g = this.cacheGrid;
+    const same =
+      g !== null &&
+      g.width === grid.width &&
+      g.height === grid.height &&
+      g.bounds.xmin === grid.bounds.xmin &&
+      g.bounds.xmax === grid.bounds.xmax &&
+      g.bounds.ymin === grid.bounds.ymin &&
+      g.bounds.ymax === grid.bounds.ymax;
+    if (!same) {
+      this.cellStats = null;
+      this.localCache = null;
+      this.cacheGrid = { ...grid, bounds: { ...grid.bounds } };
+    }
+  }
+
   /** Prediction at every cell of a grid for one value vector (working scale). */
   async predictGrid(grid: Grid, values: Float64Array, ctx: RunContext = {}): Promise<PointPredictions> {
     if (values.length !== this.n) throw new Error(`kriging: ${values.length} values for ${this.n} sites`);
+    throwIfCancelled(ctx.signal);
+    this.useGrid(grid);
     if (!this.global) {
       const r = await this.localGrid(grid, values, ctx);
       return { mean: r.mean!, variance: r.variance, lagrange: r.lagrange };
@@ -934,7 +956,7 @@ export function covarianceResources(q: ResourceQuery, neighboursParam: number, e
   }
   const keep = cells * k <= LOCAL_CACHE_ENTRIES;
   return {
-    bytes: 8 * cells * 4 + (keep ? 12 * cells * k : 0) + 8 * n * 4,
+    bytes: 8 * cells * 4 + (keep ? 12 * cells * k : 0) + (n <= SITE_COV_MAX ? 8 * n * n : 0) + 8 * n * 4,
     prepareSeconds: extraPrepareSeconds,
     predictSeconds: cells * ((k ** 3) / 6 + 3 * k * k) * flop * (keep ? 1 / Math.max(1, q.steps) : 1) + cells * k * 2e-9,
     note: `moving neighbourhood of ${k} sites`,

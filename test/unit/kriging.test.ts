@@ -216,6 +216,23 @@ describe('ordinary kriging properties', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(kriging.prepare(obs, params(), { signal: ac.signal })).rejects.toBeInstanceOf(CancelledError);
+    const prepared = await kriging.prepare(obs, params(), {});
+    await expect(prepared.predict(obs.values, { signal: ac.signal })).rejects.toBeInstanceOf(CancelledError);
+    // cancelling mid-way through the variance pass of a larger grid
+    const big = grid(256, 256, 100);
+    const obsBig = observations(big, randomCells(big, 300, 1), Array.from({ length: 300 }, (_, i) => Math.sin(i)));
+    const p2 = await kriging.prepare(obsBig, fixedExp(20, 1), {});
+    const ac2 = new AbortController();
+    const stages: string[] = [];
+    const run = p2.predict(obsBig.values, {
+      signal: ac2.signal,
+      onProgress: (pr) => {
+        stages.push(pr.stage);
+        ac2.abort();
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(CancelledError);
+    expect(stages[0]).toMatch(/kriging/);
   });
 });
 

@@ -35,9 +35,12 @@ export const mercY = (lat: number) => R * Math.log(Math.tan(Math.PI / 4 + (lat *
 export const lonOfX = (x: number) => ((x / R) * 180) / Math.PI;
 export const latOfY = (y: number) => ((2 * Math.atan(Math.exp(y / R)) - Math.PI / 2) * 180) / Math.PI;
 
-/** Output oversampling so that threshold lines stay thin on small grids (≤ 1024 px on the long side). */
+/**
+ * Output oversampling so that threshold lines stay thin on small grids: up to 4 pixels per cell, while the
+ * image stays ≤ 768 px on the long side (a 512×512 grid is drawn 1:1; its cells are small enough on screen).
+ */
 export function oversample(grid: Pick<Grid, 'width' | 'height'>): number {
-  return Math.max(1, Math.min(4, Math.floor(1024 / Math.max(grid.width, grid.height))));
+  return Math.max(1, Math.min(4, Math.floor(768 / Math.max(grid.width, grid.height))));
 }
 
 /** Grid drawn as is (local CRS, or a grid already in Web Mercator / plate carrée handled by the caller). */

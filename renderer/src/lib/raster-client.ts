@@ -81,5 +81,10 @@ export async function renderOverlay(grid: Grid, values: Float32Array, style: Ras
     canvas.getContext('2d')!.putImageData(new ImageData(res.rgba as Uint8ClampedArray<ArrayBuffer>, res.width, res.height), 0, 0);
     blob = await new Promise<Blob>((resolve) => canvas.toBlob((b) => resolve(b!), 'image/png'));
   }
-  return { url: URL.createObjectURL(blob!), bounds: res.bounds, width: res.width, height: res.height, ms: performance.now() - t0, worker: res.ms };
+  const url = URL.createObjectURL(blob!);
+  // decode off the main thread before the map shows it (otherwise the first paint decodes synchronously)
+  const probe = new Image();
+  probe.src = url;
+  await probe.decode().catch(() => {});
+  return { url, bounds: res.bounds, width: res.width, height: res.height, ms: performance.now() - t0, worker: res.ms };
 }
