@@ -28,6 +28,11 @@ const side = Number(arg('grid', '128'));
 const methods = list(arg('methods', 'kriging,gp'));
 
 const sec = (t0: number) => (performance.now() - t0) / 1000;
+/** CPU seconds of this process since `c0` (user + system): less sensitive than wall time to a loaded machine. */
+const cpu = (c0: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+};
 
 // --- Cholesky -------------------------------------------------------------------------------------------
 const cholRows: Record<string, unknown>[] = [];
@@ -37,13 +42,15 @@ for (const n of cholSizes) {
   const y = Float64Array.from({ length: n }, () => r());
   const A = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] = Math.exp(-Math.sqrt((x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2) / 0.2) + (i === j ? 1e-3 : 0);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const f = cholesky(A, n);
   const tf = sec(t0);
+  const cf = cpu(c0);
   const t1 = performance.now();
   choleskySolve(f, new Float64Array(n).fill(1));
   const ts = sec(t1);
-  cholRows.push({ n, factorS: +tf.toFixed(3), gflops: +((n ** 3 / 3) / tf / 1e9).toFixed(2), solveMs: +(ts * 1000).toFixed(1), jitter: f.jitter });
+  cholRows.push({ n, factorS: +tf.toFixed(3), factorCpuS: +cf.toFixed(3), gflopsCpu: +((n ** 3 / 3) / cf / 1e9).toFixed(2), solveMs: +(ts * 1000).toFixed(1), jitter: f.jitter });
 }
 console.log('\nCholesky (float64, row-major, blocked)');
 console.table(cholRows);
@@ -82,12 +89,16 @@ for (const n of siteCounts) {
     const est = estimators[id];
     if (!est) throw new Error(`unknown method ${id} (kriging, gp)`);
     const params = resolveParams(id, est.params, {});
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const prepared = await est.prepare(obs, params, {});
     const prepareS = sec(t0);
+    const prepareCpu = cpu(c0);
+    const c1 = process.cpuUsage();
     const t1 = performance.now();
     const map = await prepared.predict(obs.values, {});
     const predict1S = sec(t1);
+    const predict1Cpu = cpu(c1);
     const t2 = performance.now();
     await prepared.predict(obs.values, {});
     const predict2S = sec(t2);
@@ -106,7 +117,9 @@ for (const n of siteCounts) {
       neighbourhood: d.neighbourhood,
       model,
       prepareS: +prepareS.toFixed(2),
+      prepareCpu: +prepareCpu.toFixed(2),
       predict1S: +predict1S.toFixed(2),
+      predict1Cpu: +predict1Cpu.toFixed(2),
       predict2S: +predict2S.toFixed(3),
       looS: +looS.toFixed(2),
       looRmse: +Math.sqrt(se / n).toFixed(4),

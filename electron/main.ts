@@ -201,7 +201,7 @@ async function start(): Promise<void> {
   let opened: string | null = null;
 
   const host: HostApi = {
-    info: async () => ({ kind: 'electron', demoPath: null, startProject: opened }),
+    info: async () => ({ kind: 'electron', demoPath: null, currentProject: opened }),
     recentProjects: async () => state.recent(),
     settings: async () => state.settings(),
     // a new tile host takes effect on the page's reload (the app:// responses carry the new CSP)

@@ -108,13 +108,19 @@ export interface ExposureMap {
 
 export type Aggregation = 'mean' | 'median' | 'max' | 'p95' | 'last';
 
+/** Which readings a selection uses by their quality flag: 'good' = flag 0 only; 'all' = every reading. */
+export type QualitySelection = 'good' | 'all';
+
 /** What to map: a time window and how each sensor's readings in it are reduced to one value. */
 export interface Selection {
   from?: number | null;
   to?: number | null;
   agg: Aggregation;
+  /** One frequency band; null = the total field (per-band readings combined by power where no total exists). */
   band?: string | null;
   sensorIds?: string[] | null;
+  /** Default 'good' (quality flag 0 only). */
+  quality?: QualitySelection;
 }
 
 export interface CvMetrics {

@@ -78,6 +78,8 @@ export const AUTO_NEIGHBOURS = 48;
 const LOCAL_CACHE_ENTRIES = 16_000_000;
 /** Sites up to which the moving neighbourhood keeps the full site-to-site covariance matrix (8·n² bytes). */
 const SITE_COV_MAX = 3000;
+/** Cells × sites up to which the global predictor keeps the cell-to-site covariances (×8 bytes: 64 MB). */
+const CROSS_CACHE_ENTRIES = 8_000_000;
 /** Cells per block in the global variance pass (one multi-RHS triangular solve per block). */
 const CELL_BLOCK = 256;
 
@@ -149,6 +151,8 @@ export class CovariancePredictor {
   private index: PointIndex | null = null;
   private siteCov: Float64Array | null | undefined = undefined;
   private cacheGrid: Grid | null = null;
+  /** Cell-to-site covariances (P×n) of the global system, when within CROSS_CACHE_ENTRIES. */
+  private crossCov: Float64Array | null = null;
   /** Largest jitter any factorization needed (diagnostics). */
   maxJitter = 0;
 
@@ -299,6 +303,9 @@ export class CovariancePredictor {
     const C0 = this.targetVariance;
     const ordinary = this.opts.mean === 'ordinary';
     const B = new Float64Array(n * CELL_BLOCK);
+    // keep the cell-to-site covariances when they fit: later time steps then cost one dot product per cell
+    const cross = P * n <= CROSS_CACHE_ENTRIES ? new Float64Array(P * n) : null;
+    this.crossCov = cross;
     let lastYield = performance.now();
     for (let p0 = 0; p0 < P; p0 += CELL_BLOCK) {
       const nb = Math.min(CELL_BLOCK, P - p0);
@@ -308,6 +315,7 @@ export class CovariancePredictor {
         const o = c * n;
         for (let i = 0; i < n; i++) B[o + i] = this.covAt(dist(tx - this.x[i], ty - this.y[i]));
       }
+      if (cross) cross.set(B.subarray(0, n * nb), p0 * n);
       const V = choleskyForwardRows(f, B.subarray(0, n * nb), nb);
       const vv = new Float64Array(nb);
       const qv = new Float64Array(nb);
@@ -476,6 +484,7 @@ export class CovariancePredictor {
     if (!same) {
       this.cellStats = null;
       this.localCache = null;
+      this.crossCov = null;
       this.cacheGrid = { ...grid, bounds: { ...grid.bounds } };
     }
   }
@@ -493,12 +502,19 @@ export class CovariancePredictor {
     const { m, beta } = this.globalWeights(values);
     const { x: cx, y: cy } = cellCentres(grid);
     const P = cx.length;
+    const n = this.n;
     const mean = new Float64Array(P);
+    const cross = this.crossCov;
     let lastYield = performance.now();
     for (let p = 0; p < P; p++) {
-      const tx = cx[p], ty = cy[p];
       let s = m;
-      for (let i = 0; i < this.n; i++) s += beta[i] * this.covAt(dist(tx - this.x[i], ty - this.y[i]));
+      if (cross) {
+        const o = p * n;
+        for (let i = 0; i < n; i++) s += beta[i] * cross[o + i];
+      } else {
+        const tx = cx[p], ty = cy[p];
+        for (let i = 0; i < n; i++) s += beta[i] * this.covAt(dist(tx - this.x[i], ty - this.y[i]));
+      }
       mean[p] = s;
       if ((p & 1023) === 1023 && performance.now() - lastYield > 100) {
         await yieldToLoop();
@@ -948,9 +964,9 @@ export function covarianceResources(q: ResourceQuery, neighboursParam: number, e
   const flop = 1e-9; // ~1 GFLOP/s for these loops
   if (k === 0) {
     return {
-      bytes: 8 * n * n * 3 + 8 * cells * 4 + 8 * n * CELL_BLOCK * 2,
+      bytes: 8 * n * n * 3 + 8 * cells * 4 + 8 * n * CELL_BLOCK * 2 + (cells * n <= CROSS_CACHE_ENTRIES ? 8 * cells * n : 0),
       prepareSeconds: extraPrepareSeconds + (n ** 3 / 3) * flop + (n * n * cells * 0.5) * flop,
-      predictSeconds: cells * n * 3e-8,
+      predictSeconds: cells * n * (cells * n <= CROSS_CACHE_ENTRIES ? 2e-9 : 3e-8),
       note: `global system of ${n} sites`,
     };
   }

@@ -94,6 +94,17 @@ function reluPair(s: number, n2: number, dotOut: Float64Array): number {
   return (n / TWO_PI) * (Math.sqrt(1 - c * c) + (Math.PI - th) * c);
 }
 
+/**
+ * π − acos(c) to |error| ≤ 2·10⁻⁸ (Abramowitz & Stegun 4.4.46), for the float32 path: well inside float32
+ * storage precision and about twice as fast as Math.acos.
+ */
+function piMinusAcosFast(c: number): number {
+  const x = c < 0 ? -c : c;
+  const poly = 1.570796305 + x * (-0.2145988016 + x * (0.0889789874 + x * (-0.0501743046 + x * (0.030891881 + x * (-0.0170881256 + x * (0.0066700901 + x * -0.0012624911))))));
+  const a = Math.sqrt(1 - x) * poly; // acos(x) for x ≥ 0
+  return c < 0 ? a : Math.PI - a;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // low-rank layers
 
@@ -249,6 +260,7 @@ async function lowrankRelu(
   const theta = alloc(prm.precision, Po * Po);
   const norm = 1 / (f * f * f * f * TWO_PI);
   const sh = pool ? 1 : 0;
+  const fast = prm.precision === 'float32';
   // one output row-band at a time: output row R covers fine rows f*R .. f*R+f-1
   const accS = new Float64Array(wo * Po);
   const accT = new Float64Array(wo * Po);
@@ -284,7 +296,7 @@ async function lowrankRelu(
             let c = sv / n;
             if (c > 1) c = 1;
             else if (c < -1) c = -1;
-            const pm = Math.PI - Math.acos(c);
+            const pm = fast ? piMinusAcosFast(c) : Math.PI - Math.acos(c);
             const Q = Qrow + (qc >> sh);
             accS[Q] += n * (Math.sqrt(1 - c * c) + pm * c);
             if (!zeroTheta) accT[Q] += (same ? sv : tBuf[off + q]) * pm;
@@ -318,23 +330,49 @@ function gram4(f: Float64Array, m: number, rows: number[], i0: number, nb: numbe
     const b1 = rows[i0 + 1] * m;
     const b2 = rows[i0 + 2] * m;
     const b3 = rows[i0 + 3] * m;
-    for (let q = qStart; q < P; q++) {
+    // 4 rows × 2 columns per step: each loaded value serves 2 or 4 products
+    let q = qStart;
+    for (; q + 1 < P; q += 2) {
       let a0 = 0;
       let a1 = 0;
       let a2 = 0;
       let a3 = 0;
+      let c0 = 0;
+      let c1 = 0;
+      let c2 = 0;
+      let c3 = 0;
       const bq = q * m;
+      const bq2 = bq + m;
       for (let t = 0; t < m; t++) {
         const v = f[bq + t];
-        a0 += f[b0 + t] * v;
-        a1 += f[b1 + t] * v;
-        a2 += f[b2 + t] * v;
-        a3 += f[b3 + t] * v;
+        const u = f[bq2 + t];
+        const x0 = f[b0 + t];
+        const x1 = f[b1 + t];
+        const x2 = f[b2 + t];
+        const x3 = f[b3 + t];
+        a0 += x0 * v;
+        a1 += x1 * v;
+        a2 += x2 * v;
+        a3 += x3 * v;
+        c0 += x0 * u;
+        c1 += x1 * u;
+        c2 += x2 * u;
+        c3 += x3 * u;
       }
       out[q] = a0;
       out[P + q] = a1;
       out[2 * P + q] = a2;
       out[3 * P + q] = a3;
+      out[q + 1] = c0;
+      out[P + q + 1] = c1;
+      out[2 * P + q + 1] = c2;
+      out[3 * P + q + 1] = c3;
+    }
+    for (; q < P; q++) {
+      out[q] = dot(f, m, rows[i0], q);
+      out[P + q] = dot(f, m, rows[i0 + 1], q);
+      out[2 * P + q] = dot(f, m, rows[i0 + 2], q);
+      out[3 * P + q] = dot(f, m, rows[i0 + 3], q);
     }
     return;
   }
@@ -347,7 +385,13 @@ function gram4(f: Float64Array, m: number, rows: number[], i0: number, nb: numbe
 // ---------------------------------------------------------------------------------------------------------
 // dense layers (in place where possible)
 
-/** In-place A[S] for convK: separable box filter along the joint diagonal, rows then columns, times `scale`. */
+/**
+ * In-place A[S]·scale for convK: separable box filter along the joint diagonal (p+δ, q+δ), rows then
+ * columns. In matrix terms, row p = (r1, c1) of the row pass is Σ_t row (r1+t, c1) shifted by t image rows
+ * (t·w entries), and of the column pass Σ_s row (r1, c1+s) shifted by s entries inside each image row;
+ * so both passes stream over contiguous rows, keeping the k rows (or bands) already overwritten in a
+ * small ring buffer.
+ */
 async function denseConvInPlace(S: Arr, h: number, w: number, K: number, scale: number, tick: Ticker): Promise<void> {
   const k = (K - 1) >> 1;
   if (k === 0) {
@@ -355,57 +399,55 @@ async function denseConvInPlace(S: Arr, h: number, w: number, K: number, scale: 
     return;
   }
   const P = h * w;
-  const blk = w * w;
-  // row pass: for each row offset e = r2 − r1, the blocks (r1, r1+e) along the diagonal line
-  const line = new Float64Array(h * blk);
-  for (let e = -(h - 1); e <= h - 1; e++) {
-    const r1lo = Math.max(0, -e);
-    const r1hi = Math.min(h, h - e); // exclusive
-    const L = r1hi - r1lo;
-    for (let i = 0; i < L; i++) {
-      const r1 = r1lo + i;
-      const r2 = r1 + e;
-      for (let c1 = 0; c1 < w; c1++) {
-        const src = (r1 * w + c1) * P + r2 * w;
-        const dst = i * blk + c1 * w;
-        for (let c2 = 0; c2 < w; c2++) line[dst + c2] = S[src + c2];
+  const band = w * P; // one image row of pixels p: w matrix rows
+  const ring = new Float64Array((k + 1) * band);
+  const out = new Float64Array(P);
+  // row pass
+  for (let r1 = 0; r1 < h; r1++) {
+    const slot = (r1 % (k + 1)) * band;
+    for (let j = 0; j < band; j++) ring[slot + j] = S[r1 * band + j];
+    for (let c1 = 0; c1 < w; c1++) {
+      out.fill(0);
+      for (let t = -k; t <= k; t++) {
+        const rr = r1 + t;
+        if (rr < 0 || rr >= h) continue;
+        // original row (rr, c1): from the ring when already overwritten (t ≤ 0), else from S
+        const fromRing = t <= 0;
+        const base = fromRing ? ((rr % (k + 1)) * band + c1 * P) : (rr * w + c1) * P;
+        const lo = Math.max(0, -t) * w;
+        const hi = Math.min(h, h - t) * w;
+        const sh = t * w;
+        if (fromRing) for (let q = lo; q < hi; q++) out[q] += ring[base + q + sh];
+        else for (let q = lo; q < hi; q++) out[q] += S[base + q + sh];
       }
-    }
-    for (let i = 0; i < L; i++) {
-      const r1 = r1lo + i;
-      const r2 = r1 + e;
-      const tlo = Math.max(-k, -i);
-      const thi = Math.min(k, L - 1 - i);
-      for (let c1 = 0; c1 < w; c1++) {
-        const dst = (r1 * w + c1) * P + r2 * w;
-        for (let c2 = 0; c2 < w; c2++) {
-          let a = 0;
-          for (let t = tlo; t <= thi; t++) a += line[(i + t) * blk + c1 * w + c2];
-          S[dst + c2] = a;
-        }
-      }
+      const dst = (r1 * w + c1) * P;
+      for (let q = 0; q < P; q++) S[dst + q] = out[q];
     }
     await tick.tick();
   }
-  // column pass: inside each (r1, r2) block, along c2 − c1 = const
-  const b = new Float64Array(blk);
-  const s = scale;
+  // column pass
+  const rows = new Float64Array((k + 1) * P);
   for (let r1 = 0; r1 < h; r1++) {
-    for (let r2 = 0; r2 < h; r2++) {
-      for (let c1 = 0; c1 < w; c1++) {
-        const src = (r1 * w + c1) * P + r2 * w;
-        for (let c2 = 0; c2 < w; c2++) b[c1 * w + c2] = S[src + c2];
-      }
-      for (let c1 = 0; c1 < w; c1++) {
-        const dst = (r1 * w + c1) * P + r2 * w;
-        for (let c2 = 0; c2 < w; c2++) {
-          const tlo = Math.max(-k, -c1, -c2);
-          const thi = Math.min(k, w - 1 - c1, w - 1 - c2);
-          let a = 0;
-          for (let t = tlo; t <= thi; t++) a += b[(c1 + t) * w + c2 + t];
-          S[dst + c2] = a * s;
+    for (let c1 = 0; c1 < w; c1++) {
+      const p = r1 * w + c1;
+      const slot = (c1 % (k + 1)) * P;
+      for (let q = 0; q < P; q++) rows[slot + q] = S[p * P + q];
+      out.fill(0);
+      for (let s2 = -k; s2 <= k; s2++) {
+        const cc = c1 + s2;
+        if (cc < 0 || cc >= w) continue;
+        const fromRing = s2 <= 0;
+        const base = fromRing ? (cc % (k + 1)) * P : (r1 * w + cc) * P;
+        const lo = Math.max(0, -s2);
+        const hi = Math.min(w, w - s2);
+        for (let r2 = 0; r2 < h; r2++) {
+          const o = r2 * w;
+          if (fromRing) for (let c2 = lo; c2 < hi; c2++) out[o + c2] += rows[base + o + c2 + s2];
+          else for (let c2 = lo; c2 < hi; c2++) out[o + c2] += S[base + o + c2 + s2];
         }
       }
+      const dst = p * P;
+      for (let q = 0; q < P; q++) S[dst + q] = out[q] * scale;
     }
     await tick.tick();
   }
@@ -870,8 +912,10 @@ export async function jsKernelRows(
   for (const p of outRows) if (!(p >= 0 && p < P)) throw new RangeError(`row ${p} is outside the ${W}×${H} grid`);
   const n = outRows.length;
   const { state, next } = await runEager(prior, layers, prm, ctx, tick);
-  const ntkRows = alloc(prm.precision, n * P);
-  const nngpRows = alloc(prm.precision, n * P);
+  // (for the full matrices from a dense state that state itself is returned: no n×P copies)
+  const wantCopies = rows !== null || state.kind === 'lowrank';
+  const ntkRows = alloc(prm.precision, wantCopies ? n * P : 0);
+  const nngpRows = alloc(prm.precision, wantCopies ? n * P : 0);
   const nngpDiag = alloc(prm.precision, P);
   const ntkDiag = alloc(prm.precision, P);
 
@@ -897,14 +941,23 @@ export async function jsKernelRows(
 
   const tail = layers.slice(next);
   const shapes = tailShapes(tail, state.h, state.w);
-  if (tail.length === 0 && rows === null) {
-    // the dense state is the answer
-    for (let p = 0; p < P; p++) {
-      nngpDiag[p] = state.sigma[p * P + p];
-      ntkDiag[p] = state.theta[p * P + p];
+  if (rows === null || n > P / 4) {
+    // most rows wanted: the tail is cheaper as dense layers (a separable box filter per conv)
+    let st: Dense = state;
+    for (let l = 0; l < tail.length; l++) {
+      st = await applyDense(st, tail[l], prm, tick);
+      ctx?.onProgress?.({ stage: 'kernel', fraction: 1, message: `layer ${next + l + 1}/${layers.length} (${layerName(tail[l])})` });
     }
-    ctx?.onProgress?.({ stage: 'kernel', fraction: 1 });
-    return { height: H, width: W, ntkRows: state.theta, nngpRows: state.sigma, nngpDiag, ntkDiag };
+    for (let p = 0; p < P; p++) {
+      nngpDiag[p] = st.sigma[p * P + p];
+      ntkDiag[p] = st.theta[p * P + p];
+    }
+    if (rows === null) return { height: H, width: W, ntkRows: st.theta, nngpRows: st.sigma, nngpDiag, ntkDiag };
+    for (let i = 0; i < n; i++) {
+      ntkRows.set(st.theta.subarray(outRows[i] * P, (outRows[i] + 1) * P), i * P);
+      nngpRows.set(st.sigma.subarray(outRows[i] * P, (outRows[i] + 1) * P), i * P);
+    }
+    return { height: H, width: W, ntkRows, nngpRows, nngpDiag, ntkDiag };
   }
 
   // diagonal through the band of offsets it depends on

@@ -13,23 +13,30 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Layer } from '../kernels/arch.ts';
-import { convFilterGrad, convInputGrad } from './conv.ts';
+import { convFilterGrad, convFilterGradPerSample } from './conv.ts';
 import { SeededRandom } from './random.ts';
 
 export type Parameterization = 'ntk' | 'standard';
 
-/** What backward() needs from forward(): the input of every layer (and the output), the effective weights. */
+/** Per conv: the effective filter and bias (scales applied) and the flipped filter of the backward pass. */
+export type NetWeights = Array<{ w: tf.Tensor4D; b: tf.Tensor1D; flipped: tf.Tensor4D }>;
+
+/** What backward() needs from forward(): the input of every layer (and the output), the weights used. */
 export interface ForwardCache {
   /** acts[i] = input of layer i; acts[layers.length] = output. */
   acts: tf.Tensor4D[];
-  eff: Array<{ w: tf.Tensor4D; b: tf.Tensor1D }>;
+  eff: NetWeights;
   input: tf.Tensor4D;
 }
 
-/** Nearest-neighbour ×2 upsampling: out[i, j] = in[⌊i/2⌋, ⌊j/2⌋] (the `up` layer). */
+/**
+ * Nearest-neighbour ×2 upsampling: out[i, j] = in[⌊i/2⌋, ⌊j/2⌋] (the `up` layer). ResizeNearestNeighbor without
+ * corner alignment or half-pixel centres maps output i to input ⌊i·in/out⌋ = ⌊i/2⌋ (tested against the
+ * explicit formula).
+ */
 export function upsample2(x: tf.Tensor4D): tf.Tensor4D {
-  const [B, H, W, C] = x.shape;
-  return tf.reshape(tf.tile(tf.reshape(x, [B, H, 1, W, 1, C]), [1, 1, 2, 1, 2, 1]), [B, 2 * H, 2 * W, C]);
+  const [, H, W] = x.shape;
+  return tf.image.resizeNearestNeighbor(x, [2 * H, 2 * W], false, false);
 }
 
 export interface NetworkOptions {
@@ -109,31 +116,39 @@ export class FiniteCnn {
     return this.units.reduce((s, u) => s + u.size * u.size * u.cin * u.cout + u.cout, 0);
   }
 
-  /** Effective weights and biases of each conv (scales applied), for one forward/backward. */
-  private effective(): Array<{ w: tf.Tensor4D; b: tf.Tensor1D }> {
-    return this.units.map((u) => ({
-      w: (u.wScale === 1 ? u.w : tf.mul(u.w, u.wScale)) as tf.Tensor4D,
-      b: (u.bScale === 1 ? u.b : tf.mul(u.b, u.bScale)) as tf.Tensor1D,
-    }));
+  /**
+   * The weights as the layers use them: scales applied, plus the flipped filters of the backward pass. Valid
+   * until the variables change; create inside tf.tidy (or dispose) like any tensors.
+   */
+  weights(): NetWeights {
+    return this.units.map((u) => {
+      const w = (u.wScale === 1 ? u.w : tf.mul(u.w, u.wScale)) as tf.Tensor4D;
+      return {
+        w,
+        b: (u.bScale === 1 ? u.b : tf.mul(u.b, u.bScale)) as tf.Tensor1D,
+        // dL/dx of a stride-1 'same' conv = 'same' conv of dL/dy with the flipped filter, channels swapped
+        flipped: tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D,
+      };
+    });
   }
 
   /** Output map(s) for input x [B, H, W, C]: [B, H, W, 1]. Uncentered. */
-  apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.run(x, this.effective(), null));
+  apply(x: tf.Tensor4D, weights?: NetWeights): tf.Tensor4D {
+    return tf.tidy(() => this.run(x, weights ?? this.weights(), null));
   }
 
   /**
    * Forward pass that keeps what the backward pass needs. The returned tensors belong to the caller: call
    * it inside tf.tidy.
    */
-  forward(x: tf.Tensor4D): { out: tf.Tensor4D; cache: ForwardCache } {
-    const eff = this.effective();
+  forward(x: tf.Tensor4D, weights?: NetWeights): { out: tf.Tensor4D; cache: ForwardCache } {
+    const eff = weights ?? this.weights();
     const acts: tf.Tensor4D[] = [];
     const out = this.run(x, eff, acts);
     return { out, cache: { acts, eff, input: x } };
   }
 
-  private run(x: tf.Tensor4D, eff: Array<{ w: tf.Tensor4D; b: tf.Tensor1D }>, acts: tf.Tensor4D[] | null): tf.Tensor4D {
+  private run(x: tf.Tensor4D, eff: NetWeights, acts: tf.Tensor4D[] | null): tf.Tensor4D {
     let h = x;
     let u = 0;
     for (const l of this.layers) {
@@ -152,11 +167,13 @@ export class FiniteCnn {
   /**
    * Gradients of a scalar loss with respect to the STORED parameters (variables(), same order), given
    * dOut = dLoss/dOutput [B, H, W, 1] and the cache of forward(). Hand-written backpropagation (see conv.ts
-   * for why): conv → (filter grad, bias sum, transposed conv), relu → mask by the sign of its output,
-   * down (2×2 mean) → nearest ×2 upsampling ÷ 4, up (nearest ×2) → 2×2 sum. The chain rule through the
-   * NTK scales multiplies each gradient by its layer's scale.
+   * for why): conv → (filter grad, bias sum, 'same' conv with the flipped filter), relu → mask by the sign
+   * of its output, down (2×2 mean) → nearest ×2 upsampling ÷ 4, up (nearest ×2) → 2×2 sum. The chain rule
+   * through the NTK scales multiplies each gradient by its layer's scale.
+   * perSample: one gradient per batch element (leading dimension B) instead of their sum — B different
+   * one-hot dOut give B per-pixel gradients in one pass (empirical NTK).
    */
-  backward(cache: ForwardCache, dOut: tf.Tensor4D): tf.Tensor[] {
+  backward(cache: ForwardCache, dOut: tf.Tensor4D, opts: { perSample?: boolean } = {}): tf.Tensor[] {
     const grads: tf.Tensor[] = new Array(2 * this.units.length);
     let d = dOut;
     let u = this.units.length;
@@ -167,12 +184,12 @@ export class FiniteCnn {
       if (l.kind === 'conv') {
         u--;
         const unit = this.units[u];
-        const dw = convFilterGrad(input, d, unit.size);
-        const db = tf.sum(d, [0, 1, 2]);
+        const dw = opts.perSample ? convFilterGradPerSample(input, d, unit.size) : convFilterGrad(input, d, unit.size);
+        const db = tf.sum(d, opts.perSample ? [1, 2] : [0, 1, 2]);
         grads[2 * u] = unit.wScale === 1 ? dw : tf.mul(dw, unit.wScale);
         grads[2 * u + 1] = unit.bScale === 1 ? db : tf.mul(db, unit.bScale);
         if (u === 0) break; // no parameters further back
-        d = convInputGrad(d, cache.eff[u].w, input.shape);
+        d = tf.conv2d(d, cache.eff[u].flipped, 1, 'same');
       } else if (l.kind === 'relu') d = tf.mul(d, tf.step(output, 0));
       else if (l.kind === 'down') d = tf.mul(upsample2(d), 0.25);
       else d = tf.mul(tf.avgPool(d, [2, 2], [2, 2], 'valid'), 4);

@@ -77,8 +77,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let allowed = new Set<string>();
   let cookie = '';
 
+  // the project open in the service, so that a reloaded page starts on it
+  let current = opts.startProject ?? null;
   const hostApi: HostApi = {
-    info: async () => ({ kind: 'browser', demoPath: opts.demoPath ?? null, startProject: opts.startProject ?? null }),
+    info: async () => ({ kind: 'browser', demoPath: opts.demoPath ?? null, currentProject: current }),
     recentProjects: async () => state.recent(),
     settings: async () => state.settings(),
     saveSettings: async (s) => state.setSettings(s),
@@ -87,7 +89,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const rememberProject = (method: ApiMethod, value: unknown) => {
     if (method === 'openProject' || method === 'createProject' || method === 'openDemo') {
       const p = (value as { path?: unknown })?.path;
-      if (typeof p === 'string') state.addRecent(p);
+      if (typeof p === 'string') {
+        current = p;
+        state.addRecent(p);
+      }
     }
   };
 

@@ -111,6 +111,12 @@ export interface CompareRequest {
   grid?: GridRequest;
   selection?: Partial<Selection>;
   seed?: number;
+  /**
+   * Store each method's map fitted on all observations as a run (default true), labelled "compare <scheme>",
+   * with the cross-validation metrics in `metrics[<scheme>]` (e.g. `loo`, `kfold:10`, `blocks:5`) and the
+   * reference-map error in `metrics.truth`.
+   */
+  save?: boolean;
 }
 
 export interface CompareRow {
@@ -127,6 +133,8 @@ export interface CompareRow {
   cv: CvMetrics | null;
   /** Per-sensor held-out residuals (observed - predicted), for the residual map. */
   residuals?: Array<{ sensorIds: string[]; x: number; y: number; observed: number; predicted: number; sd?: number }>;
+  /** The stored run (map on all observations + these metrics), unless saving was turned off or the method failed. */
+  runId?: number;
   error?: string;
 }
 

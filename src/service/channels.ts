@@ -393,8 +393,8 @@ export interface HostInfo {
   kind: 'browser' | 'electron';
   /** Where the default (demo) project lives, for the project view's "Open demo". */
   demoPath: string | null;
-  /** The project the host was started with, opened at start-up. */
-  startProject: string | null;
+  /** The project open in the service now (given at start-up or opened since), or null: the page starts there. */
+  currentProject: string | null;
 }
 
 export interface HostApi {

@@ -140,8 +140,10 @@ export interface StepPlan {
 function fullSelection(sel: Partial<Selection> | undefined): Selection {
   const agg = sel?.agg ?? 'mean';
   if (!['mean', 'median', 'max', 'p95', 'last'].includes(agg)) throw new UserError(`unknown aggregation "${agg}" (use mean, median, max, p95 or last)`);
+  const quality = sel?.quality ?? 'good';
+  if (quality !== 'good' && quality !== 'all') throw new UserError(`unknown quality selection "${quality}" (use good = quality flag 0 only, or all)`);
   if (sel?.from != null && sel?.to != null && sel.from >= sel.to) throw new UserError('the time window is empty: "from" must be before "to"');
-  return { from: sel?.from ?? null, to: sel?.to ?? null, agg, band: sel?.band ?? null, sensorIds: sel?.sensorIds ?? null };
+  return { from: sel?.from ?? null, to: sel?.to ?? null, agg, band: sel?.band ?? null, sensorIds: sel?.sensorIds ?? null, quality };
 }
 
 /** Values per site and step: each window reduced per sensor with the selection's aggregation (NaN = none). */
@@ -259,61 +261,121 @@ export function removeRun(store: ProjectStore, runId: number): void {
 // ------------------------------------------------------------------------------------------- compare
 
 /** Observations of one selection window on the project grid. */
-export function projectObservations(store: ProjectStore, req: { grid?: GridRequest; selection?: Partial<Selection> }): { obs: Observations; grid: Grid; dropped: string[]; outside: string[] } {
+export function projectObservations(
+  store: ProjectStore,
+  req: { grid?: GridRequest; selection?: Partial<Selection> },
+): { obs: Observations; grid: Grid; selection: Selection; dropped: string[]; outside: string[] } {
   const { grid, sites } = projectGrid(store, req.grid, req.selection?.sensorIds);
   const plan = planSteps(store, sites, { selection: req.selection });
   const snap = observationsFromSites(grid, siteCells(grid, sites.x, sites.y), sites.ids, plan.steps[0].values);
   if (snap.obs.cell.length === 0) throw new UserError('no sensor has a reading inside the grid in the selected window: nothing to compare');
-  return { obs: snap.obs, grid, dropped: plan.dropped, outside: snap.outside };
+  return { obs: snap.obs, grid, selection: plan.selection, dropped: plan.dropped, outside: snap.outside };
 }
 
+/** Held-out residuals kept in a saved comparison run's diagnostics up to this many observed cells. */
+export const MAX_SAVED_RESIDUALS = 2000;
+
+/** What a compared method leaves to store: a run like `estimate`'s, written once every method is done. */
+interface PendingRun {
+  run: Omit<RunRecord, 'id' | 'createdAt' | 'steps'>;
+  map: ExposureMap;
+}
+
+interface CompareContext {
+  obs: Observations;
+  grid: Grid;
+  selection: Selection;
+  folds: Int32Array[] | null;
+  scheme: string;
+  seed: number;
+  ref: ReturnType<ProjectStore['referenceMap']>;
+  save: boolean;
+  dropped: string[];
+  outside: string[];
+}
+
+/**
+ * Cross-validate each method on the same observations (and score its full map against the reference map).
+ * With `save` (the default) each method that succeeds is also stored as a run: the map fitted on all the
+ * observations, exactly as `estimate` would make it, with `metrics[scheme]` = the cross-validation metrics
+ * and `metrics.truth` = the reference-map error. The runs are written together at the end, in one
+ * transaction: a cancelled comparison stores nothing; a method that fails has no run.
+ */
 export async function runCompare(store: ProjectStore, req: CompareRequest, ctx: RunContext = {}): Promise<CompareResult> {
   if (!req.methods || req.methods.length === 0) throw new UserError('give at least one method to compare (e.g. --methods idw,kriging)');
   const methods = [...new Set(req.methods.map((m) => m.trim()).filter(Boolean))];
   const ests = await Promise.all(methods.map((m) => loadEstimator(m))); // unknown method: a clear UserError up front
   const cv = parseCvScheme(req.cv ?? 'loo');
-  const { obs, grid } = projectObservations(store, req);
-  const folds = makeFolds(cv, obs, req.seed ?? 1);
+  const { obs, grid, selection, dropped, outside } = projectObservations(store, req);
+  const seed = req.seed ?? 1;
+  const folds = makeFolds(cv, obs, seed);
   const ref = store.referenceMap();
   for (const m of Object.keys(req.params ?? {})) {
     if (!methods.includes(m)) throw new UserError(`--param given for "${m}", which is not among --methods (${methods.join(', ')})`);
   }
-  const rows: CompareRow[] = [];
+  const scheme = formatCvScheme(cv);
+  const cc: CompareContext = { obs, grid, selection, folds, scheme, seed, ref, save: req.save ?? true, dropped, outside };
+  const done: Array<{ row: CompareRow; pending: PendingRun | null }> = [];
   for (let k = 0; k < ests.length; k++) {
     throwIfCancelled(ctx.signal);
     const est = ests[k];
     const mctx: RunContext = { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, k / ests.length, (k + 1) / ests.length, est.id) };
-    rows.push(await compareOne(est, obs, grid, folds, ref, req.params?.[est.id] ?? {}, mctx));
+    done.push(await compareOne(est, cc, req.params?.[est.id] ?? {}, mctx));
   }
+  // a cancelled comparison stores nothing: check once more right before the single write
+  throwIfCancelled(ctx.signal);
+  const toSave = done.filter((d) => d.pending !== null);
+  if (toSave.length > 0) {
+    store.transaction(() => {
+      for (const d of toSave) d.row.runId = store.saveRun(d.pending!.run, [d.pending!.map]);
+    });
+  }
+  const rows = done.map((d) => d.row);
   const key = (r: CompareRow) => (cv.kind === 'none' ? r.truthRmse : r.rmse);
   rows.sort((a, b) => (key(a) ?? Infinity) - (key(b) ?? Infinity));
-  return { cv: formatCvScheme(cv) as CvScheme, grid, rows };
+  return { cv: scheme as CvScheme, grid, rows };
 }
 
 const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : v);
 
-async function compareOne(
-  est: Estimator,
-  obs: Observations,
-  grid: Grid,
-  folds: Int32Array[] | null,
-  ref: ReturnType<ProjectStore['referenceMap']>,
-  given: Record<string, unknown>,
-  ctx: RunContext,
-): Promise<CompareRow> {
+async function compareOne(est: Estimator, cc: CompareContext, given: Record<string, unknown>, ctx: RunContext): Promise<{ row: CompareRow; pending: PendingRun | null }> {
+  const { obs, grid, folds, ref } = cc;
   const t0 = performance.now();
   const row: CompareRow = { method: est.id, rmse: null, mae: null, bias: null, r2: null, truthRmse: null, truthMae: null, seconds: 0, backend: est.backend?.() ?? 'js', cv: null };
+  let pending: PendingRun | null = null;
   try {
     const params = resolveParams(est.id, est.params, given);
     assertFits(estimateRun(est, { width: grid.width, height: grid.height, observed: obs.cell.length, steps: 1, groups: 1 + (folds?.length ?? 0), params }));
+    const tf = performance.now();
     const prepared = await est.prepare(obs, params, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0, 0.3, 'fit') }, [obs.values]);
+    const fitSeconds = (performance.now() - tf) / 1000;
     try {
-      if (ref) {
-        const map = await prepared.predict(obs.values, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0.3, 0.4, 'map') });
-        const c = compareToReference({ grid, values: map.values }, ref);
-        row.truthRmse = num(c.rmse);
-        row.truthMae = num(c.mae);
+      const metrics: Record<string, unknown> = {};
+      let map: ExposureMap | null = null;
+      if (ref || cc.save) {
+        const tp = performance.now();
+        const pred = await prepared.predict(obs.values, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0.3, 0.4, 'map') });
+        const predictSeconds = (performance.now() - tp) / 1000;
+        const backend = est.backend?.() ?? 'js';
+        map = {
+          grid,
+          values: pred.values,
+          variance: pred.variance,
+          method: est.id,
+          params: { ...params },
+          backend,
+          timings: { fit: fitSeconds, predict: predictSeconds, total: fitSeconds + predictSeconds },
+          diagnostics: { ...(prepared.diagnostics ?? {}), ...(pred.diagnostics ?? {}), observedCells: obs.cell.length, sensors: sumOf(obs.count) },
+          time: null,
+        };
+        if (ref) {
+          const c = compareToReference(map, ref);
+          row.truthRmse = num(c.rmse);
+          row.truthMae = num(c.mae);
+          metrics.truth = { reference: ref.name, synthetic: ref.synthetic, n: c.n, rmse: c.rmse, mae: c.mae, bias: c.bias, r2: c.r2, maxAbs: c.maxAbs };
+        }
       }
+      let cvDiag: Record<string, unknown> | null = null;
       if (folds) {
         const res = await crossValidate(est, obs, params, folds, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0.4, 1, 'cross-validation') }, prepared);
         row.cv = res.metrics;
@@ -329,17 +391,56 @@ async function compareOne(
           predicted: res.predicted[i],
           ...(res.variance ? { sd: Math.sqrt(Math.max(0, res.variance[i])) } : {}),
         }));
+        metrics[cc.scheme] = res.metrics;
+        cvDiag = {
+          scheme: cc.scheme,
+          folds: res.folds,
+          seed: cc.seed,
+          fastPath: res.fastPath,
+          seconds: res.seconds,
+          ...(row.residuals.length <= MAX_SAVED_RESIDUALS ? { residuals: row.residuals } : { residualsOmitted: row.residuals.length }),
+        };
+      }
+      row.backend = est.backend?.() ?? 'js';
+      if (cc.save && map) {
+        pending = {
+          run: {
+            method: est.id,
+            params,
+            grid,
+            selection: cc.selection,
+            backend: row.backend,
+            // total = the whole comparison of this method (fit, map and cross-validation), as in the table
+            timings: { fit: map.timings.fit, predict: map.timings.predict, total: 0 },
+            metrics,
+            diagnostics: {
+              ...map.diagnostics,
+              cv: cvDiag ?? { scheme: 'none' },
+              droppedSensors: cc.dropped,
+              outsideGrid: cc.outside,
+            },
+            label: `compare ${cc.scheme}`,
+          },
+          map,
+        };
       }
     } finally {
       prepared.dispose?.();
     }
-    row.backend = est.backend?.() ?? 'js';
   } catch (e) {
     if (e instanceof CancelledError) throw e;
     row.error = e instanceof UserError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+    pending = null;
   }
   row.seconds = (performance.now() - t0) / 1000;
-  return row;
+  if (pending) pending.run.timings.total = row.seconds;
+  return { row, pending };
+}
+
+function sumOf(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
 }
 
 // ------------------------------------------------------------------------------------------- points

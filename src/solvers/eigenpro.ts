@@ -12,23 +12,29 @@
 // - EigenPro replaces each gradient direction k(x_b,·) by P k(x_b,·) with
 //   P = I − Σ_{i≤q} (1 − λ_{q+1}/λ_i) e_i⊗e_i, which maps the top-q eigenvalues of T to λ_{q+1}. Expanding
 //   P k(x_b,·) = k(x_b,·) − Σ_i (1 − λ_{q+1}/λ_i) e_i(x_b) e_i gives, in α coordinates,
-//       α_B −= (η/m)·g,   α_S += (η/m)·V D Vᵀ K_{S,B} g,   D_ii = (1 − λ_{q+1}/λ_i) / (s·λ_i)
+//       α_B −= (η/m)·g,   α_S += (η/m)·V D Vᵀ K_{S,B} g,   D_ii = (1 − λ_{q+1}/λ_i) / (s·λ_i)  (λ = 0)
 //   (V = [v_1..v_q], λ_i eigenvalues of K_ss/s; the factor 1/s is the "scaled by s" of the design note:
 //   with eigenvalues σ_i = sλ_i of K_ss itself, D_ii = (1 − σ_{q+1}/σ_i)/σ_i).
 // - Batch and step (EigenPro 2, sec. 3–4): β = max_x k_P(x,x), the largest diagonal of the preconditioned
-//   kernel k_P(x,x) = k(x,x) − Σ_{i≤q} (1 − λ_{q+1}/λ_i) e_i(x)² (plus λ for the ridge); the critical batch
-//   size is m* = β/λ_{q+1}; the step is η = m/β for m < m* + 1 (linear scaling), otherwise
-//   η = 0.99·2m/(β + (m − 1)λ_{q+1}) (saturation). Automatic q: the largest q ≤ maxQ whose m* fits the
-//   memory budget for a block of kernel rows, so that every step is one big block operation.
+//   kernel k_P(x,x) = k(x,x) − Σ_{i≤q} (1 − λ_{q+1}/λ_i) e_i(x)² (plus λ for the ridge), evaluated on S and
+//   on extra points outside S; the critical batch size is m* = β/λ_{q+1}; the batch is m* capped by the
+//   memory budget for a block of rows and by n; the step is η = m/β for m < m* + 1 (linear scaling),
+//   otherwise η = 0.99·2m/(β + (m − 1)λ_{q+1}) (saturation, as in the authors' code).
+// - Automatic q: the largest q ≤ maxQ whose eigenpairs are accurate enough (Ritz residuals ≤ λ_{q+1}/20):
+//   per epoch, the slow directions contract by ≈ exp(−c·nμ_j/β), so a larger q (smaller β) means fewer
+//   epochs; q ≤ s/10 when s < n (Nyström extension), q ≤ 300 by default (cost of the eigenpairs).
 // - Plain mode (preconditioner 'none') is the same loop with q = 0: β = max k(x,x), λ_1 in place of λ_{q+1}.
-// - The ridge λ enters the gradient exactly ((K + λI) α − y); it shifts the operator's eigenvalues by λ/n,
-//   negligible next to λ_{q+1} for the preconditioner, and is added to β and to λ_{q+1} for the step.
+// - The ridge λ enters the gradient exactly ((K + λI) α − y) and shifts the operator's eigenvalues to
+//   μ_i = λ_i + λ/n. The preconditioner must map μ_i (not λ_i) to μ_{q+1}: in α coordinates
+//   M(K + λI) v_i = (1 − D_ii·sλ_i)(nμ_i) v_i (s = n), so D_ii = (1 − μ_{q+1}/μ_i)/(s·λ_i); with
+//   D_ii = (1 − λ_{q+1}/λ_i)/(sλ_i) the top directions would land on nλ_{q+1} ≪ nμ_{q+1} when λ/n is not
+//   small next to λ_{q+1}, and converge slowly. β gets + λ, the step uses μ_{q+1}.
 // Convergence is the fixed point (K + λI) α = y (the preconditioner is invertible: its eigenvalues are
 // λ_{q+1}/λ_i and 1), so the solver reaches the direct solution; stopping is on the relative residual
 // ‖(K + λI) α − y‖/‖y‖ measured exactly (n ≤ evalSize) or on a fixed random subset of evalSize rows.
 
 import { CancelledError, throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
-import { initBackend } from '../compute/backend.ts';
+import { getTf, initBackend } from '../compute/backend.ts';
 import { makeRng, topEigenpairs } from './eigen.ts';
 import type { KernelOperator } from './kernel-operator.ts';
 
@@ -44,7 +50,7 @@ export interface EigenProOptions {
   /** Number of eigen-directions flattened (default automatic, see maxQ). */
   q?: number;
   /**
-   * Upper bound for the automatic q (default min(300, s − 1)). Larger q lowers the preconditioned β and so
+   * Upper bound for the automatic q (default 300; at most s/10 when s < n). Larger q lowers the preconditioned β and so
    * the epochs needed, until the eigenpairs' float32 accuracy (or the memory for a batch) stops it.
    */
   maxQ?: number;
@@ -76,13 +82,21 @@ export interface EigenProSetup {
   eigenvalues: Float64Array;
   /** s×q row-major eigenvectors (unit norm) of K_ss/s. */
   V: Float32Array;
-  /** q preconditioner weights D_ii = (1 − λ_{q+1}/λ_i)/(s λ_i). */
+  /** q preconditioner weights D_ii = (1 − μ_{q+1}/μ_i)/(s λ_i), μ_i = λ_i + λ/n. */
   D: Float64Array;
   /** max_x k(x,x) + λ and the preconditioned counterpart used for the step. */
   betaPlain: number;
   beta: number;
-  /** λ_{q+1} (+ λ/n): top eigenvalue of the preconditioned operator (λ_1 + λ/n in plain mode). */
+  /**
+   * Top eigenvalue of the preconditioned operator used for batch and step: max(μ_{q+1}, its estimate on
+   * the check sample S'), μ_{q+1} = λ_{q+1} + λ/n (λ_1 + λ/n in plain mode).
+   */
   topEigenvalue: number;
+  /** μ_{q+1} from the subsample, and the check-sample estimate (0 when S' is empty or too small). */
+  topInSample: number;
+  topOutOfSample: number;
+  /** Size of the check sample S' (points outside S). */
+  checkSize: number;
   /** Critical batch size β/λ_{q+1}. */
   criticalBatch: number;
   batchSize: number;
@@ -237,7 +251,9 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
 
   // Eigenpairs: k = q+1 (given q), maxQ+1 (automatic), or 1 (plain mode: only λ_1 is needed, but the
   // spectrum up to maxQ+1 is computed when the batch must match EigenPro's automatic choice).
-  const maxQ = Math.max(0, Math.min(opts.maxQ ?? DEFAULT_MAX_Q, s - 1));
+  // With s < n the Nyström extension of the q-th eigenfunction is only reliable for q ≪ s (EigenPro uses
+  // q ≲ s/10); with s = n the eigenpairs are those of K itself and only their accuracy limits q.
+  const maxQ = Math.max(0, Math.min(opts.maxQ ?? DEFAULT_MAX_Q, s - 1, s < n ? Math.floor(s / 10) : s));
   const wantQ = opts.q !== undefined ? Math.max(0, Math.min(Math.floor(opts.q), s - 1)) : undefined;
   const needSpectrumForBatch = mode === 'none' && opts.batchSize === undefined;
   const kEig = mode === 'eigenpro' || needSpectrumForBatch ? (wantQ !== undefined ? wantQ + 1 : maxQ + 1) : 1;
@@ -247,51 +263,109 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
   const eigenSeconds = (performance.now() - t1) / 1000;
   const lam = eig.values.map((v) => Math.max(v / s, 0)); // eigenvalues of K_ss/s
   const k = lam.length;
+  // The ridge in the operator's units: (K + λI)/n has eigenvalues μ_i = λ_i + λ/n.
+  const ridge = lambda / n;
 
-  // Extra points outside S for the preconditioned diagonal (the Nyström extension is least accurate there).
-  const extraCount = Math.min(n - s, 256);
-  let extra: Int32Array = new Int32Array(0);
-  let projExtra: Float64Array = new Float64Array(0); // extraCount × (k−1): v_iᵀ K_{S,x}
+  // A check sample S' of points outside S (disjoint, up to 1000): the Nyström extension is least accurate
+  // there, so the preconditioned kernel on S' tells the truth about β and about the top eigenvalue the
+  // preconditioned operator really has on all n points (both can exceed their in-sample values).
   const qCap = k - 1;
-  if ((mode === 'eigenpro' || needSpectrumForBatch) && extraCount > 0 && qCap > 0) {
+  const s2 = mode === 'eigenpro' || needSpectrumForBatch ? Math.min(n - s, 1000) : Math.min(n - s, 500);
+  let check: Int32Array = new Int32Array(0);
+  let K2 = new Float32Array(0); // s2×s2 kernel on S'
+  let E2 = new Float64Array(0); // s2×qCap: e_i(x) = v_iᵀ K_{S,x}/√(sλ_i)
+  if (s2 > 0) {
     const inS = new Uint8Array(n);
     for (const j of sample) inS[j] = 1;
     const pool = new Int32Array(n - s);
     for (let i = 0, p = 0; i < n; i++) if (!inS[i]) pool[p++] = i;
-    extra = Int32Array.from(sampleIndices(pool.length, extraCount, rand), (p) => pool[p]);
-    const Kxs = await gatherBlock(op, extra, sample, rowChunk, ctx.signal);
-    projExtra = new Float64Array(extra.length * qCap);
-    for (let r = 0; r < extra.length; r++)
-      for (let i = 0; i < qCap; i++) {
-        let acc = 0;
-        for (let j = 0; j < s; j++) acc += eig.vectors[j * k + i] * Kxs[r * s + j];
-        projExtra[r * qCap + i] = acc;
-      }
+    check = Int32Array.from(sampleIndices(pool.length, s2, rand), (p) => pool[p]);
+    const both = Int32Array.from([...sample, ...check]);
+    const block = await gatherBlock(op, check, both, rowChunk, ctx.signal); // s2 × (s + s2)
+    K2 = new Float32Array(s2 * s2);
+    const Kxs = new Float32Array(s2 * s);
+    for (let r = 0; r < s2; r++) {
+      Kxs.set(block.subarray(r * (s + s2), r * (s + s2) + s), r * s);
+      K2.set(block.subarray(r * (s + s2) + s, (r + 1) * (s + s2)), r * s2);
+    }
+    if (qCap > 0) {
+      const tf = await getTf();
+      const Vk = new Float32Array(s * qCap);
+      for (let j = 0; j < s; j++) for (let i = 0; i < qCap; i++) Vk[j * qCap + i] = eig.vectors[j * k + i];
+      const Pt = tf.tidy(() => tf.matMul(tf.tensor2d(Kxs, [s2, s]), tf.tensor2d(Vk, [s, qCap])));
+      const proj = Pt.dataSync() as Float32Array;
+      Pt.dispose();
+      E2 = new Float64Array(s2 * qCap);
+      for (let r = 0; r < s2; r++)
+        for (let i = 0; i < qCap; i++) E2[r * qCap + i] = lam[i] > 0 ? proj[r * qCap + i] / Math.sqrt(s * lam[i]) : 0;
+    }
   }
 
-  /** max over S ∪ extra of the preconditioned diagonal for a given q (+ λ). */
+  /** Weights w_i = 1 − μ_{q+1}/μ_i of P = I − Σ_{i≤q} w_i e_i⊗e_i. */
+  const weights = (q: number): Float64Array => {
+    const mq1 = lam[q] + ridge;
+    return Float64Array.from({ length: q }, (_, i) => 1 - mq1 / (lam[i] + ridge));
+  };
+
+  /** β for a given q: max over S ∪ S' of the preconditioned diagonal k_P(x,x), plus λ. */
   const betaFor = (q: number): number => {
-    if (q === 0) return betaPlain;
-    const lq1 = lam[q];
     let best = 0;
+    for (let j = 0; j < s; j++) best = Math.max(best, diag[sample[j]]);
+    for (let r = 0; r < s2; r++) best = Math.max(best, diag[check[r]]);
+    if (q === 0) return best + lambda;
+    const w = weights(q);
+    best = 0;
+    // On S, e_i(x_j) = √(sλ_i)·v_i[j].
     for (let j = 0; j < s; j++) {
       let kp = diag[sample[j]];
       for (let i = 0; i < q; i++) {
         const v = eig.vectors[j * k + i];
-        kp -= s * (lam[i] - lq1) * v * v;
+        kp -= w[i] * s * lam[i] * v * v;
       }
       if (kp > best) best = kp;
     }
-    for (let r = 0; r < extra.length; r++) {
-      let kp = diag[extra[r]];
-      for (let i = 0; i < q; i++) {
-        const p = projExtra[r * qCap + i];
-        if (lam[i] > 0) kp -= ((lam[i] - lq1) * p * p) / (s * lam[i] * lam[i]);
-      }
+    for (let r = 0; r < s2; r++) {
+      let kp = diag[check[r]];
+      for (let i = 0; i < q; i++) kp -= w[i] * E2[r * qCap + i] ** 2;
       if (kp > best) best = kp;
     }
-    // Never below the plain diagonal's share that no q-dimensional correction can remove (float noise guard).
+    // Floor: float32 noise can make the difference tiny or negative.
     return Math.max(best, 1e-6 * maxDiag) + lambda;
+  };
+
+  /**
+   * Top eigenvalue of the preconditioned operator estimated on S' (power iteration on
+   * K_P(S',S')/s2 = (K_{S'S'} − Σ w_i e_i e_iᵀ)/s2), plus the ridge; 0 when S' is too small to tell.
+   */
+  const checkTop = (q: number): number => {
+    if (s2 < 50) return 0;
+    const w = weights(q);
+    const rnd = makeRng(seed + 31);
+    let x = new Float64Array(s2).map(() => rnd() - 0.5);
+    let est = 0;
+    const t = new Float64Array(q);
+    for (let it = 0; it < 40; it++) {
+      let nx = 0;
+      for (let r = 0; r < s2; r++) nx += x[r] * x[r];
+      nx = Math.sqrt(nx);
+      for (let r = 0; r < s2; r++) x[r] /= nx;
+      // y = K2 x − E (w ∘ Eᵀ x)
+      t.fill(0);
+      for (let r = 0; r < s2; r++) for (let i = 0; i < q; i++) t[i] += E2[r * qCap + i] * x[r];
+      for (let i = 0; i < q; i++) t[i] *= w[i];
+      const y = new Float64Array(s2);
+      for (let r = 0; r < s2; r++) {
+        let acc = 0;
+        const o = r * s2;
+        for (let c = 0; c < s2; c++) acc += K2[o + c] * x[c];
+        for (let i = 0; i < q; i++) acc -= E2[r * qCap + i] * t[i];
+        y[r] = acc;
+      }
+      est = 0;
+      for (let r = 0; r < s2; r++) est += x[r] * y[r]; // Rayleigh quotient
+      x = y;
+    }
+    return Math.max(0, est) / s2 + ridge;
   };
 
   const bsMax = Math.max(1, Math.min(n, Math.floor(memoryBytes / 2 / (4 * n))));
@@ -304,7 +378,6 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
     rho[i] = worst; // max over the first i+1 pairs
   }
   const usable = (q: number) => q < k && lam[q] > 20 * rho[q - 1] && lam[q] > 1e-7 * lam[0];
-  const critical = (q: number) => betaFor(q) / (lam[q] + lambda / n);
 
   let q = 0;
   let qChoice: 'auto' | 'given' = 'auto';
@@ -314,8 +387,10 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
       while (qq > 0 && !usable(qq)) qq--;
       return qq;
     }
-    // Largest q whose critical batch fits the memory budget (m* grows with q).
-    for (let qq = Math.min(maxQ, k - 1); qq > 0; qq--) if (usable(qq) && critical(qq) <= bsMax) return qq;
+    // Largest usable q. Per epoch, SGD with batch m ≤ m* contracts direction j by ≈ exp(−c·nμ_j/β) with
+    // c ∈ [1, 2] whatever m is, so what q buys is a smaller β (the preconditioned diagonal decreases with q);
+    // the batch then follows m* = β/μ_{q+1}, capped by memory (and n).
+    for (let qq = Math.min(maxQ, k - 1); qq > 0; qq--) if (usable(qq)) return qq;
     return 0;
   };
   if (mode === 'eigenpro') {
@@ -323,8 +398,16 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
     if (wantQ !== undefined) qChoice = 'given';
   }
 
-  const beta = betaFor(q);
-  const topEigenvalue = lam[q] + lambda / n;
+  /** β, the top eigenvalue used for batch and step (the larger of μ_{q+1} and the check-sample estimate). */
+  const statsFor = (qq: number) => {
+    const b = betaFor(qq);
+    const inSample = lam[qq] + ridge;
+    const outOfSample = checkTop(qq);
+    return { beta: b, inSample, outOfSample, top: Math.max(inSample, outOfSample) };
+  };
+  const stats = statsFor(q);
+  const beta = stats.beta;
+  const topEigenvalue = stats.top;
   const criticalBatch = beta / topEigenvalue;
   let batchSize: number;
   let bsChoice: 'auto' | 'given' | 'capped' = 'auto';
@@ -332,8 +415,8 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
     batchSize = Math.max(1, Math.min(n, Math.floor(opts.batchSize)));
     bsChoice = batchSize === Math.floor(opts.batchSize) ? 'given' : 'capped';
   } else if (mode === 'none') {
-    const qe = eigenproQ();
-    batchSize = Math.max(1, Math.min(bsMax, Math.ceil(critical(qe))));
+    const se = statsFor(eigenproQ());
+    batchSize = Math.max(1, Math.min(bsMax, Math.ceil(se.beta / se.top)));
   } else {
     batchSize = Math.max(1, Math.min(bsMax, Math.ceil(criticalBatch)));
     if (batchSize < Math.ceil(criticalBatch)) bsChoice = 'capped';
@@ -352,7 +435,8 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
 
   const V = new Float32Array(s * q);
   const D = new Float64Array(q);
-  for (let i = 0; i < q; i++) D[i] = (1 - lam[q] / lam[i]) / (s * lam[i]);
+  const w = weights(q);
+  for (let i = 0; i < q; i++) D[i] = w[i] / (s * lam[i]);
   for (let j = 0; j < s; j++) for (let i = 0; i < q; i++) V[j * q + i] = eig.vectors[j * k + i];
 
   ctx.onProgress?.({ stage: 'preconditioner', fraction: 1, message: `q=${q}, batch ${batchSize}, step ${step.toPrecision(3)}` });
@@ -369,6 +453,9 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
     betaPlain,
     beta,
     topEigenvalue,
+    topInSample: stats.inSample,
+    topOutOfSample: stats.outOfSample,
+    checkSize: s2,
     criticalBatch,
     batchSize,
     step,

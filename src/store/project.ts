@@ -410,7 +410,40 @@ class SqliteProject implements ProjectStore {
       parts.push('r.band = ?');
       params.push(toBand(q.band));
     }
+    if (q.quality !== undefined && q.quality !== 'all') {
+      if (q.quality !== 'good') throw new UserError(`unknown quality selection "${String(q.quality)}" (use good or all)`);
+      parts.push('r.quality = 0');
+    }
     return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+  }
+
+  /** True when some per-band reading lies in q's window and sensors (a probe of the partial index readings_bands). */
+  private hasBandReadings(q: ReadingQuery): boolean {
+    const w = this.where({ sensorIds: q.sensorIds, from: q.from, to: q.to });
+    const cond = w.sql ? `${w.sql} AND r.band <> ''` : "WHERE r.band <> ''";
+    return this.db.prepare(`SELECT 1 FROM readings r INDEXED BY readings_bands ${cond} LIMIT 1`).get(...w.params) !== undefined;
+  }
+
+  /**
+   * The total field as rows (sensor, time, value) when q asks for band-combined totals and the window holds
+   * per-band readings; null when the plain query on band '' gives the same answer (the fast path).
+   * Stored totals come first; then, per (sensor, time) without a (good, under quality 'good') stored
+   * total, √(Σ E_band²) over its bands — refused (HAVING) when one of them is flagged under 'good'.
+   */
+  private combinedTotals(q: ReadingQuery): { sql: string; params: unknown[] } | null {
+    if (!q.combineBands || q.band !== null || !this.hasBandReadings(q)) return null;
+    const good = q.quality === 'good';
+    const total = this.where({ ...q, band: null });
+    const window = this.where({ sensorIds: q.sensorIds, from: q.from, to: q.to });
+    const bandCond = window.sql ? `${window.sql} AND r.band <> ''` : "WHERE r.band <> ''";
+    const sql = `
+      SELECT r.sensor AS sensor, r.time AS time, r.value AS value FROM readings r ${this.scanHint(q)} ${total.sql}
+      UNION ALL
+      SELECT r.sensor AS sensor, r.time AS time, sqrt(sum(r.value * r.value)) AS value
+        FROM readings r INDEXED BY readings_bands ${bandCond}
+          AND NOT EXISTS (SELECT 1 FROM readings t WHERE t.sensor = r.sensor AND t.band = '' AND t.time IS r.time${good ? ' AND t.quality = 0' : ''})
+        GROUP BY r.sensor, r.time${good ? ' HAVING sum(r.quality <> 0) = 0' : ''}`;
+    return { sql, params: [...total.params, ...window.params] };
   }
 
   /**
@@ -440,26 +473,30 @@ class SqliteProject implements ProjectStore {
   }
 
   scanReadings(q: ReadingQuery, fn: (sensorId: string, time: number | null, value: number) => void): void {
-    const w = this.where(q);
+    const combined = this.combinedTotals(q);
+    const w = combined ?? this.where(q);
     const idOf = new Map<number, string>();
     for (const [id, sid] of this.sids()) idOf.set(sid, id);
+    const sql = combined ? `SELECT c.sensor, c.time, c.value FROM (${combined.sql}) c` : `SELECT r.sensor, r.time, r.value FROM readings r ${this.scanHint(q)} ${w.sql}`;
     const it = this.db
-      .prepare(`SELECT r.sensor, r.time, r.value FROM readings r ${this.scanHint(q)} ${w.sql}`)
+      .prepare(sql)
       .raw()
       .iterate(...w.params) as IterableIterator<[number, number | null, number]>;
     for (const [sid, time, value] of it) fn(idOf.get(sid)!, time, value);
   }
 
   aggregateReadings(q: ReadingQuery): Array<{ id: string; n: number; mean: number; max: number; last: number }> {
-    const w = this.where(q);
-    const hint = this.scanHint(q);
+    const combined = this.combinedTotals(q);
+    const w = combined ?? this.where(q);
+    // from: the readings table (fast path), or the band-combined totals as a subquery
+    const from = combined ? `(${combined.sql}) r` : `readings r ${this.scanHint(q)} ${w.sql}`;
     const stats = this.db
-      .prepare(`SELECT r.sensor, count(*), avg(r.value), max(r.value) FROM readings r ${hint} ${w.sql} GROUP BY r.sensor`)
+      .prepare(`SELECT r.sensor, count(*), avg(r.value), max(r.value) FROM ${from} GROUP BY r.sensor`)
       .raw()
       .all(...w.params) as Array<[number, number, number, number]>;
     // the bare column `value` comes from the row holding the max(); snapshots (time NULL) rank oldest
     const last = this.db
-      .prepare(`SELECT r.sensor, max(coalesce(r.time, -9223372036854775808)), r.value FROM readings r ${hint} ${w.sql} GROUP BY r.sensor`)
+      .prepare(`SELECT r.sensor, max(coalesce(r.time, -9223372036854775808)), r.value FROM ${from} GROUP BY r.sensor`)
       .raw()
       .all(...w.params) as Array<[number, number, number]>;
     const lastOf = new Map(last.map(([sid, , v]) => [sid, v]));

@@ -45,7 +45,17 @@ export interface ReadingQuery {
   sensorIds?: string[];
   from?: number | null;
   to?: number | null;
+  /** null = the total field (stored as band ''); undefined = every band. */
   band?: string | null;
+  /** 'good' = readings with quality flag 0 only; 'all' (default) = every reading. */
+  quality?: 'good' | 'all';
+  /**
+   * scanReadings / aggregateReadings with band null: at a (sensor, time) that has per-band readings but no
+   * total-field reading, the total is combined from the bands by power, E = √(Σ E_band²). With quality
+   * 'good', a (sensor, time) whose bands include a flagged reading gives no combined total (it would be
+   * too low), and a flagged total gives way to the bands.
+   */
+  combineBands?: boolean;
   limit?: number;
 }
 
@@ -71,7 +81,7 @@ export interface ProjectStore {
   readings(q?: ReadingQuery): Reading[];
   /**
    * One pass over readings matching q, without building objects (selection, aggregation).
-   * Calls fn(sensorId, time, value) in no particular order.
+   * Calls fn(sensorId, time, value) in no particular order (with q.combineBands: once per combined total).
    */
   scanReadings(q: ReadingQuery, fn: (sensorId: string, time: number | null, value: number) => void): void;
   /** Per-sensor count, mean, max and latest value (latest time; a snapshot counts as oldest) of readings matching q, in SQL. */

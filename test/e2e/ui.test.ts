@@ -111,19 +111,82 @@ describe('browser mode in Chromium', () => {
     expect(await pixelDifference(page, first, second)).toBeGreaterThan(0.05);
   });
 
+  it('shows the uncertainty (sd) overlay of a method that gives a variance', async () => {
+    const info = (await h.client.invoke('estimators', [])).find((e) => e.id === methods.second)!;
+    if (!info.providesVariance) {
+      expect(await page.isDisabled('[data-test=uncertainty]')).toBe(true);
+      return;
+    }
+    const values = await overlayPixels(page, 'values');
+    await page.check('[data-test=uncertainty]');
+    await page.waitForFunction(() => (document.querySelector('[data-test=map]')?.getAttribute('data-overlay') ?? '').endsWith(':sd'));
+    const sd = await overlayPixels(page, 'sd');
+    expect(await pixelDifference(page, values, sd)).toBeGreaterThan(0.5);
+    expect(await page.textContent('[data-test=legend]')).toContain('Standard deviation');
+    await screenshot(page, 'uncertainty');
+    await page.uncheck('[data-test=uncertainty]');
+    await page.waitForFunction(() => !(document.querySelector('[data-test=map]')?.getAttribute('data-overlay') ?? '').endsWith(':sd'));
+  });
+
+  it('compares two runs with a swipe', async () => {
+    const firstId = (measurements.firstRun as string).split(':')[0];
+    await page.click(`li[data-run-id="${firstId}"] [data-action=swipe]`);
+    await page.waitForSelector('img.overlay-b');
+    // the second overlay is clipped to the right of the swipe position
+    const clip = await page.evaluate(() => document.querySelector<HTMLElement>('.leaflet-swipeB-pane')!.style.clip);
+    expect(clip).toMatch(/^rect\(/);
+    await page.locator('[data-test=swipe]').fill('0.3');
+    const clip2 = await page.evaluate(() => document.querySelector<HTMLElement>('.leaflet-swipeB-pane')!.style.clip);
+    expect(clip2).not.toBe(clip);
+    await screenshot(page, 'swipe');
+    await page.click(`li[data-run-id="${firstId}"] [data-action=swipe]`);
+    await page.waitForSelector('[data-test=swipe]', { state: 'detached' });
+  });
+
+  it('opens a sensor popup with its readings chart', async () => {
+    await page.click('[data-test=notice] .close').catch(() => {});
+    const marker = page.locator('path.sensor-marker').first();
+    await marker.click();
+    await page.waitForSelector('.sensor-popup .uplot', { timeout: 30_000 });
+    const text = await page.textContent('.sensor-popup');
+    const sensors = await h.client.invoke('sensors', []);
+    expect(sensors.some((x) => text!.includes(`id ${x.id}`))).toBe(true);
+    await screenshot(page, 'sensor-popup');
+    await page.click('.leaflet-popup-close-button');
+  });
+
+  it('steps through a time-resolved run with the time slider', async () => {
+    await page.selectOption('[data-test=method]', methods.first);
+    await page.fill('[data-test=grid-size]', '64');
+    await page.selectOption('[data-test=time-mode]', 'every');
+    await page.fill('[data-test=every]', '24h');
+    const before = await page.getAttribute('[data-test=map]', 'data-overlay');
+    await page.click('[data-action=run-estimate]');
+    await waitJobDone();
+    await page.waitForFunction((prev) => document.querySelector('[data-test=map]')?.getAttribute('data-overlay') !== prev, before);
+    const key0 = (await page.getAttribute('[data-test=map]', 'data-overlay'))!;
+    const runId = key0.split(':')[0];
+    expect(key0).toBe(`${runId}:0`);
+    const step0 = await overlayPixels(page, 'step0');
+    await page.locator('[data-test=time-slider]').fill('3');
+    await page.waitForFunction((k) => document.querySelector('[data-test=map]')?.getAttribute('data-overlay') === k, `${runId}:3`);
+    const step3 = await overlayPixels(page, 'step3');
+    // the daily maps differ (traffic and gaps change the readings)
+    expect(await pixelDifference(page, step0, step3)).toBeGreaterThan(0.01);
+    const maps = await h.client.invoke('runMaps', [Number(runId)]);
+    expect(maps.length).toBeGreaterThan(3);
+    await screenshot(page, 'time-slider');
+    await page.selectOption('[data-test=time-mode]', 'single');
+  });
+
   it('redraws the overlay when the colour ramp and thresholds change', async () => {
     const before = await overlayPixels(page, 'before-style');
     const prev = await page.getAttribute('[data-test=map]', 'data-overlay');
+    const renders = await page.evaluate(() => performance.getEntriesByName('emfmap:overlay', 'measure').length);
     await page.selectOption('[data-test=ramp]', 'magma');
+    await page.waitForFunction((n) => performance.getEntriesByName('emfmap:overlay', 'measure').length > n, renders);
     await page.selectOption('[data-test=mode]', 'classed');
-    await page.waitForFunction(
-      (p) => {
-        const m = performance.getEntriesByName('emfmap:overlay', 'measure');
-        return m.length >= (p as number);
-      },
-      ((await page.evaluate(() => performance.getEntriesByName('emfmap:overlay', 'measure').length)) as number) + 1,
-    );
-    await page.waitForTimeout(300);
+    await page.waitForFunction((n) => performance.getEntriesByName('emfmap:overlay', 'measure').length > n + 1, renders);
     const after = await overlayPixels(page, 'after-style');
     expect(await page.getAttribute('[data-test=map]', 'data-overlay')).toBe(prev);
     expect(await pixelDifference(page, before, after)).toBeGreaterThan(0.5);

@@ -120,7 +120,7 @@ describe('IPC router', () => {
     },
   } as unknown as EmfmapApi;
   const host: HostApi = {
-    info: async () => ({ kind: 'electron', demoPath: null, startProject: null }),
+    info: async () => ({ kind: 'electron', demoPath: null, currentProject: null }),
     recentProjects: async () => ['/p.emfmap'],
     settings: async () => DEFAULT_SETTINGS,
     saveSettings: async (s) => s,

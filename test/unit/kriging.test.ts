@@ -391,5 +391,16 @@ describe('kriging at scale and with transforms', () => {
     // far from both sites (range 10 m, sites ~88 m apart): the mean 4
     expect(r.mean[7]).toBeCloseTo(4, 3);
     expect(r.mean[0]).toBeCloseTo(2, 10);
+    // per-cell caches follow the grid: another grid gives what a fresh predictor gives
+    for (const neighbours of [0, 1]) {
+      const a = new CovariancePredictor(obs.x, obs.y, { model: 'exponential', range: 30, psill: 1, nugget: 0 }, { mean: 'ordinary', exact: false, neighbours });
+      await a.predictGrid(g, obs.values);
+      const g2 = grid(5, 7, 60);
+      const fresh = new CovariancePredictor(obs.x, obs.y, { model: 'exponential', range: 30, psill: 1, nugget: 0 }, { mean: 'ordinary', exact: false, neighbours });
+      const r2 = await a.predictGrid(g2, obs.values);
+      const f2 = await fresh.predictGrid(g2, obs.values);
+      expect(Array.from(r2.variance)).toEqual(Array.from(f2.variance));
+      expect(Array.from(r2.mean)).toEqual(Array.from(f2.mean));
+    }
   });
 });

@@ -1,5 +1,6 @@
 // Selections: time window [from, to), per-sensor aggregation checked against values computed here
-// independently, dropped sensors reported with a reason, band and sensor subsets.
+// independently, dropped sensors reported with a reason, band and sensor subsets, the quality flag, and
+// per-band readings combined into the total field (a fixture checked against totals computed by hand).
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import { createProject } from '../../src/store/project.ts';
 import { quantile, selectSensorValues } from '../../src/selection/select.ts';
 import type { ProjectStore } from '../../src/store/types.ts';
 import type { Reading } from '../../src/domain/types.ts';
+import { importReadings } from '../../src/io/import/import.ts';
 
 const H = 3_600_000;
 let store: ProjectStore;
@@ -67,7 +69,7 @@ describe('selectSensorValues', () => {
       expect(r.sensors.map((s) => s.id)).toEqual(ids);
       ids.forEach((id, i) => expect(r.values[i], `${agg} ${id}`).toBeCloseTo(f(data[id]), 12));
       expect(Array.from(r.counts)).toEqual([24, 24, 7]);
-      expect(r.dropped).toEqual([{ id: 'D', reason: 'no reading at all (total field)' }]);
+      expect(r.dropped).toEqual([{ id: 'D', reason: 'no reading flagged good at all (total field)' }]);
     };
     check('mean', mean);
     check('median', median);
@@ -91,7 +93,7 @@ describe('selectSensorValues', () => {
     const late = selectSensorValues(store, { agg: 'last', from: 7 * H });
     expect(late.sensors.map((s) => s.id)).toEqual(['A', 'B']);
     expect(late.dropped.map((d) => d.id)).toEqual(['C', 'D']);
-    expect(late.dropped[0].reason).toBe('no reading from 1970-01-01T07:00:00Z (total field)');
+    expect(late.dropped[0].reason).toBe('no reading flagged good from 1970-01-01T07:00:00Z (total field)');
     expect(late.values[1]).toBe(data.B[23]);
   });
 
@@ -117,5 +119,101 @@ describe('selectSensorValues', () => {
     expect(selectSensorValues(store, { agg: 'last', sensorIds: ['D'] }).values[0]).toBe(0.9);
     // a window excludes snapshots
     expect(selectSensorValues(store, { agg: 'mean', sensorIds: ['D'], from: 0 }).counts[0]).toBe(1);
+  });
+});
+
+describe('quality flag', () => {
+  it("uses quality-0 readings by default, every reading with quality 'all'", () => {
+    // A gets a flagged spike at a new hour, D only a flagged reading
+    store.insertReadings(
+      [
+        { sensorId: 'A', time: 30 * H, value: 50, band: null, quality: 4 },
+        { sensorId: 'D', time: 0, value: 0.8, band: null, quality: 1 },
+      ],
+      'replace',
+    );
+    const good = selectSensorValues(store, { agg: 'mean', sensorIds: ['A', 'D'] });
+    expect(good.sensors.map((s) => s.id)).toEqual(['A']);
+    expect(good.values[0]).toBeCloseTo(mean(data.A), 12);
+    expect(good.dropped).toEqual([{ id: 'D', reason: 'no reading flagged good at all (total field)' }]);
+    const all = selectSensorValues(store, { agg: 'mean', sensorIds: ['A', 'D'], quality: 'all' });
+    expect(all.sensors.map((s) => s.id)).toEqual(['A', 'D']);
+    expect(all.values[0]).toBeCloseTo(mean([...data.A, 50]), 12);
+    expect(all.values[1]).toBe(0.8);
+    expect(Array.from(all.counts)).toEqual([25, 1]);
+    // the quantile path (a scan, not SQL aggregation) filters the same way
+    expect(selectSensorValues(store, { agg: 'max', sensorIds: ['A'] }).values[0]).toBe(Math.max(...data.A));
+    expect(selectSensorValues(store, { agg: 'max', sensorIds: ['A'], quality: 'all' }).values[0]).toBe(50);
+    expect(selectSensorValues(store, { agg: 'median', sensorIds: ['A'] }).values[0]).toBeCloseTo(median(data.A), 12);
+    expect(selectSensorValues(store, { agg: 'median', sensorIds: ['A'], quality: 'all' }).values[0]).toBeCloseTo(median([...data.A, 50]), 12);
+    expect(() => selectSensorValues(store, { agg: 'mean', quality: 'best' as never })).toThrow(/unknown quality selection "best"/);
+  });
+});
+
+describe('per-band readings (test/fixtures/import/bands.csv)', () => {
+  let bands: ProjectStore;
+  let bdir: string;
+  beforeEach(async () => {
+    bdir = fs.mkdtempSync(path.join(os.tmpdir(), 'emfmap-'));
+    bands = createProject(path.join(bdir, 'b.emfmap'), { name: 'bands', crs: '' });
+    await importReadings(bands, { file: path.resolve(__dirname, '../fixtures/import/bands.csv'), unit: 'V/m' });
+  });
+  afterEach(() => {
+    bands.close();
+    fs.rmSync(bdir, { recursive: true, force: true });
+  });
+  const byId = (r: ReturnType<typeof selectSensorValues>) => Object.fromEntries(r.sensors.map((s, i) => [s.id, r.values[i]]));
+  const countsById = (r: ReturnType<typeof selectSensorValues>) => Object.fromEntries(r.sensors.map((s, i) => [s.id, r.counts[i]]));
+
+  // Totals by hand (3-4-5 style triples): B1 10:00 √(.3²+.4²) = .5, 12:00 √(.6²+.8²) = 1, 14:00 √(1.2²+.5²) = 1.3;
+  // B2 10:00 √(.2²+.3²+.6²) = √.49 = .7, 12:00 √(.1²+.2²+.2²) = √.09 = .3; T1 10:00 the stored total 2.0 wins over its
+  // bands, 12:00 bands only → 1; Q1 (quality 'good'): 10:00 has a flagged band → no total, 12:00 the flagged stored
+  // total 0.9 gives way to its good bands √(1.2²+.5²) = 1.3, 14:00 stored 0.7; D1 has only a flagged reading.
+  it('combines bands into the total field by power where no total is stored', () => {
+    const m = selectSensorValues(bands, { agg: 'mean' });
+    const v = byId(m);
+    expect(Object.keys(v)).toEqual(['B1', 'B2', 'Q1', 'T1']);
+    expect(v.B1).toBeCloseTo((0.5 + 1 + 1.3) / 3, 12);
+    expect(v.B2).toBeCloseTo((0.7 + 0.3) / 2, 12);
+    expect(v.T1).toBeCloseTo((2 + 1) / 2, 12);
+    expect(v.Q1).toBeCloseTo((1.3 + 0.7) / 2, 12);
+    expect(countsById(m)).toEqual({ B1: 3, B2: 2, Q1: 2, T1: 2 });
+    expect(m.dropped).toEqual([{ id: 'D1', reason: 'no reading flagged good at all (total field)' }]);
+
+    expect(byId(selectSensorValues(bands, { agg: 'max' }))).toMatchObject({ B1: expect.closeTo(1.3, 12), B2: expect.closeTo(0.7, 12), T1: 2, Q1: expect.closeTo(1.3, 12) });
+    expect(byId(selectSensorValues(bands, { agg: 'last' }))).toMatchObject({ B1: expect.closeTo(1.3, 12), B2: expect.closeTo(0.3, 12), T1: expect.closeTo(1, 12), Q1: 0.7 });
+    // the scan path (median, p95) sees the same totals
+    expect(byId(selectSensorValues(bands, { agg: 'median' }))).toMatchObject({ B1: expect.closeTo(1, 12), B2: expect.closeTo(0.5, 12), T1: expect.closeTo(1.5, 12) });
+    // one time window: 12:00 only
+    const noon = byId(selectSensorValues(bands, { agg: 'mean', from: Date.UTC(2024, 2, 1, 12), to: Date.UTC(2024, 2, 1, 13) }));
+    expect(noon).toEqual({ B1: expect.closeTo(1, 12), B2: expect.closeTo(0.3, 12), Q1: expect.closeTo(1.3, 12), T1: expect.closeTo(1, 12) });
+  });
+
+  it("with quality 'all', flagged readings count: stored totals win, flagged bands combine", () => {
+    const v = byId(selectSensorValues(bands, { agg: 'mean', quality: 'all' }));
+    // Q1: 10:00 √(.3²+.4²) = .5, 12:00 the stored 0.9, 14:00 0.7; D1 0.5
+    expect(v.Q1).toBeCloseTo((0.5 + 0.9 + 0.7) / 3, 12);
+    expect(v.D1).toBe(0.5);
+    expect(v.B1).toBeCloseTo((0.5 + 1 + 1.3) / 3, 12);
+  });
+
+  it('a named band selects that band alone', () => {
+    const r = selectSensorValues(bands, { agg: 'mean', band: 'GSM900' });
+    expect(byId(r)).toEqual({ B1: expect.closeTo((0.3 + 0.6 + 1.2) / 3, 12), B2: expect.closeTo(0.15, 12), Q1: expect.closeTo((0.3 + 1.2) / 2, 12), T1: expect.closeTo(0.45, 12) });
+    expect(r.dropped).toEqual([{ id: 'D1', reason: 'no reading flagged good at all in band GSM900' }]);
+    expect(byId(selectSensorValues(bands, { agg: 'max', band: 'UMTS2100' }))).toEqual({ B2: 0.6 });
+  });
+
+  it('snapshot readings (no time) combine per sensor too', () => {
+    bands.insertReadings(
+      [
+        { sensorId: 'D1', time: null, value: 0.6, band: 'GSM900', quality: 0 },
+        { sensorId: 'D1', time: null, value: 0.8, band: 'LTE800', quality: 0 },
+      ],
+      'replace',
+    );
+    expect(byId(selectSensorValues(bands, { agg: 'mean', sensorIds: ['D1'] }))).toEqual({ D1: expect.closeTo(1, 12) });
+    bands.insertReadings([{ sensorId: 'D1', time: null, value: 0.25, band: null, quality: 0 }], 'replace');
+    expect(byId(selectSensorValues(bands, { agg: 'mean', sensorIds: ['D1'] }))).toEqual({ D1: 0.25 });
   });
 });

@@ -37,7 +37,9 @@ export class MapController {
   private divider: HTMLDivElement;
   private readoutEl: HTMLDivElement | null = null;
   private opacity = 0.75;
-  private canvasRenderer = L.canvas({ padding: 0.2 });
+  // markers are SVG (clickable, inspectable) up to a few thousand; a drive test's tens of thousands go on a canvas
+  private canvasRenderer = L.canvas({ padding: 0.2, pane: 'sensors' });
+  private svgRenderer = L.svg({ padding: 0.2, pane: 'sensors' });
   readonly local: boolean;
 
   constructor(el: HTMLElement, private opts: MapOptions) {
@@ -46,7 +48,6 @@ export class MapController {
       crs: opts.local ? L.CRS.Simple : L.CRS.EPSG3857,
       zoomControl: true,
       attributionControl: true,
-      preferCanvas: true,
       minZoom: opts.local ? -10 : 2,
       maxZoom: opts.local ? 10 : 22,
       zoomSnap: 0.25,
@@ -157,15 +158,16 @@ export class MapController {
   }
 
   setSensors(points: MarkerSpec[]): void {
-    this.fillLayer(this.markers, points, 'sensors', 6);
+    this.fillLayer(this.markers, points, 'sensors', 6, 'sensor-marker');
   }
 
   setExtraMarkers(points: MarkerSpec[]): void {
-    this.fillLayer(this.extra, points, 'sensors', 7);
+    this.fillLayer(this.extra, points, 'sensors', 7, 'residual-marker');
   }
 
-  private fillLayer(layer: L.LayerGroup, points: MarkerSpec[], pane: string, defRadius: number): void {
+  private fillLayer(layer: L.LayerGroup, points: MarkerSpec[], pane: string, defRadius: number, className: string): void {
     layer.clearLayers();
+    const renderer = points.length > 3000 ? this.canvasRenderer : this.svgRenderer;
     for (const p of points) {
       if (!Number.isFinite(p.lat) || !Number.isFinite(p.lng)) continue;
       const m = L.circleMarker([p.lat, p.lng], {
@@ -175,40 +177,59 @@ export class MapController {
         fillColor: p.colour,
         fillOpacity: 0.95,
         pane,
-        renderer: this.canvasRenderer,
+        renderer,
+        className,
       });
       m.bindTooltip(textElement(p.title));
       if (p.popup) {
+        // one holder per marker, filled each time the popup opens (the content is fetched then)
         const build = p.popup;
-        m.bindPopup(() => {
-          const holder = document.createElement('div');
+        const holder = document.createElement('div');
+        m.bindPopup(holder, { minWidth: 320, maxWidth: 420 });
+        let opened = 0;
+        m.on('popupopen', () => {
+          const my = ++opened;
           holder.className = 'popup-loading';
-          holder.textContent = 'loading...';
+          holder.textContent = 'loading…';
           Promise.resolve(build()).then(
             (el) => {
+              if (my !== opened) return;
               holder.className = '';
-              holder.textContent = '';
-              holder.appendChild(el);
+              holder.replaceChildren(el);
               m.getPopup()?.update();
             },
             (err) => {
-              holder.textContent = String((err as Error)?.message ?? err);
+              if (my === opened) holder.textContent = String((err as Error)?.message ?? err);
             },
           );
-          return holder;
-        }, { minWidth: 320, maxWidth: 420 });
+        });
       }
       layer.addLayer(m);
     }
   }
 
+  private pendingFit: L.LatLngBounds | null = null;
+
   fit(bounds: [[number, number], [number, number]]): void {
     const b = L.latLngBounds(bounds);
-    if (b.isValid()) this.map.fitBounds(b, { padding: [20, 20], animate: false });
+    if (!b.isValid()) return;
+    // a hidden map has no size: fitting now would zoom in all the way; fit when it is shown
+    const size = this.map.getContainer().getBoundingClientRect();
+    if (size.width === 0 || size.height === 0) {
+      this.pendingFit = b;
+      return;
+    }
+    this.pendingFit = null;
+    this.map.fitBounds(b, { padding: [20, 20], animate: false });
   }
 
   invalidate(): void {
     this.map.invalidateSize();
+    if (this.pendingFit) {
+      const b = this.pendingFit;
+      this.pendingFit = null;
+      this.map.fitBounds(b, { padding: [20, 20], animate: false });
+    }
     this.updateClip();
   }
 

@@ -113,11 +113,13 @@ export class AppState {
     this.api.version().then((v) => (this.version = v)).catch(() => {});
     this.loadEstimators();
     await this.refreshRecent();
-    try {
-      // the host may have opened a project already (serve --project, npm start on the demo)
-      this.project = await this.api.summary();
-    } catch {
-      this.project = null;
+    // the host may have a project open already (serve --project, npm start on the demo, a page reload)
+    if (info.currentProject) {
+      try {
+        this.project = await this.api.summary();
+      } catch {
+        this.project = null;
+      }
     }
     if (this.project) {
       await this.loadProjectData();
