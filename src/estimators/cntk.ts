@@ -18,7 +18,7 @@ import { UserError } from '../domain/errors.ts';
 import { subProgress, throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
 import type { Grid, Observations } from '../domain/types.ts';
 import { DEFAULT_ARCH, archGridMultiple, archToString, parseArch, type Layer } from '../kernels/arch.ts';
-import { cntkRows, type CntkRows, type KernelImpl } from '../kernels/cntk.ts';
+import { cntkRows, cntkSession, type CntkRows, type CntkSession, type KernelImpl } from '../kernels/cntk.ts';
 import { DEFAULT_LIP, buildLip, lipDependsOnSet, lipDependsOnValues, parseLipChannels, type LipChannel, type Prior } from '../kernels/lip.ts';
 import { cholesky, choleskyInverse, choleskyInverseFactor, choleskySolve, type CholeskyFactor } from '../solvers/cholesky.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
@@ -41,6 +41,12 @@ export const CNTK_PARAMS: ParamSpec[] = [
   { name: 'precision', type: 'enum', default: 'float32', choices: ['float32', 'float64'], help: 'Storage precision of the kernel (float64 doubles memory; for verification).', advanced: true },
   { name: 'impl', type: 'enum', default: 'auto', choices: ['auto', 'js', 'tfjs'], help: 'Kernel implementation: js (typed arrays, fastest on CPU), tfjs (TensorFlow.js ops, for the GPU backend), auto.', advanced: true },
 ];
+
+/**
+ * Largest number of observed cells solved directly: the tridiagonalisation is O(n³) in float64 JS (about
+ * 4 s CPU at n = 1000, 30 s at 2000). Above it, use cntk-eigenpro (same model, iterative solver).
+ */
+export const MAX_DIRECT_OBSERVED = 3000;
 
 /** Relative λ grid for leave-one-out: 1e-7 … 10, four per decade. */
 export const TAU_GRID: number[] = Array.from({ length: 33 }, (_, i) => 10 ** (-7 + i / 4));
@@ -119,6 +125,16 @@ export function standardize(v: ArrayLike<number>, target: 'standardize' | 'raw')
   return { y: Float64Array.from(v, (x) => (x - m) / sd), shift: m, scale: sd };
 }
 
+// With a grid-only LIP the kernel depends on the grid size, the architecture and σ's only: the network head
+// is kept (one entry; the dense state at a quarter of the pixels, 134 MB at 128×128 float32) so that other
+// sensor subsets of the same grid (time-series groups after an outage, refits) only compute their rows.
+let sessionCache: { key: string; session: Promise<CntkSession> } | null = null;
+
+/** Drop the cached kernel head (frees its memory). */
+export function clearCntkKernelCache(): void {
+  sessionCache = null;
+}
+
 /**
  * Build the LIP on the (padded) grid and compute the kernel rows of the observed cells.
  * `lipValues` are the values the value channels see (ignored by geometry-only LIPs).
@@ -129,12 +145,30 @@ export async function cntkObservationKernel(
   lipValues: ArrayLike<number>,
   opts: { precision?: 'float32' | 'float64'; impl?: KernelImpl },
   ctx: RunContext,
-): Promise<{ prior: Prior; padded: PaddedGrid; rows: CntkRows; cells: Int32Array }> {
+): Promise<{ prior: Prior; padded: PaddedGrid; rows: CntkRows; cells: Int32Array; cached: boolean }> {
   const padded = padGrid(obs.grid, model.layers);
   const pobs = paddedObservations(obs, padded);
   const prior = buildLip(pobs, model.channels, { values: lipValues });
-  const rows = await cntkRows(prior, { arch: model.layers, sigmaW2: model.sigmaW2, sigmaB2: model.sigmaB2, precision: opts.precision, impl: opts.impl }, pobs.cell, ctx);
-  return { prior, padded, rows, cells: pobs.cell };
+  const kopts = { arch: model.layers, sigmaW2: model.sigmaW2, sigmaB2: model.sigmaB2, precision: opts.precision, impl: opts.impl };
+  if (lipDependsOnSet(model.channels)) {
+    const rows = await cntkRows(prior, kopts, pobs.cell, ctx);
+    return { prior, padded, rows, cells: pobs.cell, cached: false };
+  }
+  const t0 = performance.now();
+  const key = JSON.stringify([padded.width, padded.height, model.arch, model.sigmaW2, model.sigmaB2, model.channels, opts.precision ?? 'float32', opts.impl ?? 'auto']);
+  let cached = true;
+  if (sessionCache?.key !== key) {
+    cached = false;
+    const entry = { key, session: cntkSession(prior, kopts, ctx) };
+    sessionCache = entry;
+    entry.session.catch(() => {
+      if (sessionCache === entry) sessionCache = null; // cancelled or failed: do not keep it
+    });
+  }
+  const s = await sessionCache!.session;
+  const r = await s.rows(pobs.cell, ctx);
+  const rows: CntkRows = { rows: pobs.cell, ntkRows: r.ntkRows, nngpRows: r.nngpRows, ntkDiag: s.ntkDiag, nngpDiag: s.nngpDiag, height: s.height, width: s.width, backend: s.backend, seconds: (performance.now() - t0) / 1000 };
+  return { prior, padded, rows, cells: pobs.cell, cached };
 }
 
 /** K_OO (n×n float64) from kernel rows at the observed cells. */
@@ -260,6 +294,12 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
   const t0 = performance.now();
   const n = obs.cell.length;
   if (n === 0) throw new UserError('cntk: no observed cells in the grid');
+  if (n > MAX_DIRECT_OBSERVED) {
+    throw new UserError(
+      `cntk: ${n} observed cells is more than the direct solver handles (${MAX_DIRECT_OBSERVED}; O(n³) time, n² memory): ` +
+        'use cntk-eigenpro (the same model with an iterative solver), a coarser grid, or fewer sensors',
+    );
+  }
   const model = cntkModelOptions(params);
   const precision = params.precision === 'float64' ? 'float64' : 'float32';
   const impl = (['auto', 'js', 'tfjs'].includes(String(params.impl)) ? String(params.impl) : 'auto') as KernelImpl;
@@ -270,7 +310,7 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
   const lipValues = valueLip && steps.length > 1 ? meanValues(steps) : obs.values;
 
   // 1. kernel rows of the observed cells
-  const { padded, rows, cells } = await cntkObservationKernel(obs, model, lipValues, { precision, impl }, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0, 0.8) });
+  const { padded, rows, cells, cached } = await cntkObservationKernel(obs, model, lipValues, { precision, impl }, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0, 0.8) });
   lastBackend = rows.backend;
   const kernelSeconds = rows.seconds;
   const P = rows.height * rows.width;
@@ -315,6 +355,7 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
     observed: n,
     kernelBackend: rows.backend,
     kernelSeconds,
+    kernelHeadReused: cached,
     paddedGrid: padded.padded ? `${padded.width}x${padded.height}` : null,
     tau,
     lambda,

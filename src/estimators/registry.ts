@@ -12,6 +12,8 @@ const LOADERS: Record<string, () => Promise<Estimator>> = {
   kriging: async () => (await import('./kriging.ts')).kriging,
   gp: async () => (await import('./gp.ts')).gp,
   cntk: async () => (await import('./cntk.ts')).cntk,
+  'cntk-eigenpro': async () => (await import('./cntk-eigenpro.ts')).cntkEigenpro,
+  glip: async () => (await import('./glip.ts')).glip,
 };
 
 export function estimatorIds(): string[] {

@@ -541,16 +541,6 @@ function upDense(S: Arr, h: number, w: number, precision: Precision): Arr {
 // ---------------------------------------------------------------------------------------------------------
 // the driver
 
-export interface JsRowsResult {
-  height: number;
-  width: number;
-  /** rows.length × P, row i = Θ(rows[i], ·) */
-  ntkRows: Arr;
-  nngpRows: Arr;
-  /** P: Σ(p,p) and Θ(p,p) */
-  nngpDiag: Arr;
-  ntkDiag: Arr;
-}
 
 /** Index of the last relu, or −1. */
 function lastRelu(layers: Layer[]): number {
@@ -894,28 +884,28 @@ function applyTailBand(l: Layer, inp: Band, offs: Offsets, outS: Shape, prm: JsK
 }
 
 /**
- * Θ and Σ rows for output pixels `rows` (null = all pixels, i.e. the full matrices) and the diagonals.
- * Layers must already be checked against the grid (checkArchGrid).
+ * A computed network head: everything up to the last relu, kept so that rows of the final layer can be
+ * asked for repeatedly (chunks of observed cells, several sensor subsets on the same grid) without
+ * recomputing it. Memory: the dense state (2·P_d² values at the head's resolution P_d).
  */
-export async function jsKernelRows(
-  prior: Prior,
-  layers: Layer[],
-  prm: JsKernelParams,
-  rows: Int32Array | null,
-  ctx?: RunContext,
-): Promise<JsRowsResult> {
-  const tick = new Ticker(ctx);
+export interface JsKernelSession {
+  height: number;
+  width: number;
+  /** P: Σ(p,p), Θ(p,p) of the final layer. */
+  nngpDiag: Arr;
+  ntkDiag: Arr;
+  /** Θ and Σ rows (rows.length × P) for the given output pixels, in the order given. */
+  rows(rows: Int32Array, ctx?: RunContext): Promise<{ ntkRows: Arr; nngpRows: Arr }>;
+  /** Full P×P Θ and Σ (may hand over internal buffers: call once, last). */
+  full(ctx?: RunContext): Promise<{ ntk: Arr; nngp: Arr }>;
+}
+
+/** Run the head (layers must already be checked against the grid) and return a session. */
+export async function jsKernelSession(prior: Prior, layers: Layer[], prm: JsKernelParams, ctx?: RunContext): Promise<JsKernelSession> {
   const H = prior.height;
   const W = prior.width;
   const P = H * W;
-  const outRows = rows ?? Int32Array.from({ length: P }, (_, i) => i);
-  for (const p of outRows) if (!(p >= 0 && p < P)) throw new RangeError(`row ${p} is outside the ${W}×${H} grid`);
-  const n = outRows.length;
-  const { state, next } = await runEager(prior, layers, prm, ctx, tick);
-  // (for the full matrices from a dense state that state itself is returned: no n×P copies)
-  const wantCopies = rows !== null || state.kind === 'lowrank';
-  const ntkRows = alloc(prm.precision, wantCopies ? n * P : 0);
-  const nngpRows = alloc(prm.precision, wantCopies ? n * P : 0);
+  const { state, next } = await runEager(prior, layers, prm, ctx, new Ticker(ctx));
   const nngpDiag = alloc(prm.precision, P);
   const ntkDiag = alloc(prm.precision, P);
 
@@ -926,40 +916,37 @@ export async function jsKernelRows(
       nngpDiag[p] = dot(state.phi, state.ms, p, p);
       ntkDiag[p] = state.mt === 0 ? 0 : same ? nngpDiag[p] : dot(state.psi, state.mt, p, p);
     }
-    for (let i = 0; i < n; i++) {
-      const p = outRows[i];
-      for (let q = 0; q < P; q++) {
-        const v = dot(state.phi, state.ms, p, q);
-        nngpRows[i * P + q] = v;
-        ntkRows[i * P + q] = state.mt === 0 ? 0 : same ? v : dot(state.psi, state.mt, p, q);
+    const rowsFn = async (outRows: Int32Array, rctx?: RunContext) => {
+      const tick = new Ticker(rctx);
+      const n = outRows.length;
+      const ntkRows = alloc(prm.precision, n * P);
+      const nngpRows = alloc(prm.precision, n * P);
+      for (let i = 0; i < n; i++) {
+        const p = outRows[i];
+        for (let q = 0; q < P; q++) {
+          const v = dot(state.phi, state.ms, p, q);
+          nngpRows[i * P + q] = v;
+          ntkRows[i * P + q] = state.mt === 0 ? 0 : same ? v : dot(state.psi, state.mt, p, q);
+        }
+        await tick.tick();
       }
-      await tick.tick();
-    }
-    ctx?.onProgress?.({ stage: 'kernel', fraction: 1 });
-    return { height: H, width: W, ntkRows, nngpRows, nngpDiag, ntkDiag };
+      return { ntkRows, nngpRows };
+    };
+    return {
+      height: H,
+      width: W,
+      nngpDiag,
+      ntkDiag,
+      rows: rowsFn,
+      async full(fctx) {
+        const r = await rowsFn(Int32Array.from({ length: P }, (_, i) => i), fctx);
+        return { ntk: r.ntkRows, nngp: r.nngpRows };
+      },
+    };
   }
 
   const tail = layers.slice(next);
   const shapes = tailShapes(tail, state.h, state.w);
-  if (rows === null || n > P / 4) {
-    // most rows wanted: the tail is cheaper as dense layers (a separable box filter per conv)
-    let st: Dense = state;
-    for (let l = 0; l < tail.length; l++) {
-      st = await applyDense(st, tail[l], prm, tick);
-      ctx?.onProgress?.({ stage: 'kernel', fraction: 1, message: `layer ${next + l + 1}/${layers.length} (${layerName(tail[l])})` });
-    }
-    for (let p = 0; p < P; p++) {
-      nngpDiag[p] = st.sigma[p * P + p];
-      ntkDiag[p] = st.theta[p * P + p];
-    }
-    if (rows === null) return { height: H, width: W, ntkRows: st.theta, nngpRows: st.sigma, nngpDiag, ntkDiag };
-    for (let i = 0; i < n; i++) {
-      ntkRows.set(st.theta.subarray(outRows[i] * P, (outRows[i] + 1) * P), i * P);
-      nngpRows.set(st.sigma.subarray(outRows[i] * P, (outRows[i] + 1) * P), i * P);
-    }
-    return { height: H, width: W, ntkRows, nngpRows, nngpDiag, ntkDiag };
-  }
-
   // diagonal through the band of offsets it depends on
   const offs: Offsets[] = new Array(tail.length + 1);
   offs[tail.length] = new Map([['0,0', [0, 0]]]);
@@ -969,9 +956,19 @@ export async function jsKernelRows(
   const [dS, dT] = band.bands.get('0,0')!;
   nngpDiag.set(dS);
   ntkDiag.set(dT);
+  ctx?.onProgress?.({ stage: 'kernel', fraction: 1 });
 
-  // rows, in chunks of output pixels sorted in raster order (neighbouring rows share their inputs)
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => outRows[a] - outRows[b]);
+  // the tail as dense layers (cheaper when most rows are wanted); consumes a copy unless `own`
+  const denseTail = async (own: boolean, dctx?: RunContext): Promise<Dense> => {
+    const tick = new Ticker(dctx);
+    let st: Dense = own || tail.length === 0 ? state : { ...state, sigma: state.sigma.slice(), theta: state.theta.slice() };
+    for (let l = 0; l < tail.length; l++) {
+      st = await applyDense(st, tail[l], prm, tick);
+      dctx?.onProgress?.({ stage: 'kernel', fraction: 1, message: `layer ${next + l + 1}/${layers.length} (${layerName(tail[l])})` });
+    }
+    return st;
+  };
+
   let perRow = 0;
   let bound = 1;
   for (let l = tail.length; l >= 0; l--) {
@@ -981,25 +978,52 @@ export async function jsKernelRows(
     else if (t?.kind === 'down') bound *= 4;
   }
   const chunk = Math.max(1, Math.min(1024, Math.floor((1 << 23) / perRow)));
-  for (let c0 = 0; c0 < n; c0 += chunk) {
-    const idx = order.slice(c0, c0 + chunk);
-    const uniq = Int32Array.from(new Set(idx.map((i) => outRows[i])));
-    const need: Int32Array[] = new Array(tail.length + 1);
-    need[tail.length] = uniq;
-    for (let l = tail.length - 1; l >= 0; l--) need[l] = rowsNeeded(tail[l], need[l + 1], shapes[l], shapes[l + 1]);
-    let blk = gatherRows(state, need[0]);
-    for (let l = 0; l < tail.length; l++) blk = applyTailRows(tail[l], blk, need[l + 1], shapes[l + 1], prm);
-    for (const i of idx) {
-      const j = blk.pos[outRows[i]];
-      const src = j * P;
-      const dst = i * P;
-      for (let q = 0; q < P; q++) {
-        nngpRows[dst + q] = blk.s[src + q];
-        ntkRows[dst + q] = blk.t[src + q];
+
+  return {
+    height: H,
+    width: W,
+    nngpDiag,
+    ntkDiag,
+    async rows(outRows: Int32Array, rctx?: RunContext) {
+      for (const p of outRows) if (!(p >= 0 && p < P)) throw new RangeError(`row ${p} is outside the ${W}×${H} grid`);
+      const n = outRows.length;
+      const ntkRows = alloc(prm.precision, n * P);
+      const nngpRows = alloc(prm.precision, n * P);
+      if (n > P / 4 && tail.length > 0) {
+        const st = await denseTail(false, rctx);
+        for (let i = 0; i < n; i++) {
+          ntkRows.set(st.theta.subarray(outRows[i] * P, (outRows[i] + 1) * P), i * P);
+          nngpRows.set(st.sigma.subarray(outRows[i] * P, (outRows[i] + 1) * P), i * P);
+        }
+        return { ntkRows, nngpRows };
       }
-    }
-    ctx?.onProgress?.({ stage: 'kernel', fraction: 1, message: `rows ${Math.min(n, c0 + chunk)}/${n}` });
-    await tick.tick();
-  }
-  return { height: H, width: W, ntkRows, nngpRows, nngpDiag, ntkDiag };
+      // chunks of output pixels in raster order (neighbouring rows share their inputs)
+      const tick = new Ticker(rctx);
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => outRows[a] - outRows[b]);
+      for (let c0 = 0; c0 < n; c0 += chunk) {
+        const idx = order.slice(c0, c0 + chunk);
+        const uniq = Int32Array.from(new Set(idx.map((i) => outRows[i])));
+        const need: Int32Array[] = new Array(tail.length + 1);
+        need[tail.length] = uniq;
+        for (let l = tail.length - 1; l >= 0; l--) need[l] = rowsNeeded(tail[l], need[l + 1], shapes[l], shapes[l + 1]);
+        let blk = gatherRows(state, need[0]);
+        for (let l = 0; l < tail.length; l++) blk = applyTailRows(tail[l], blk, need[l + 1], shapes[l + 1], prm);
+        for (const i of idx) {
+          const src = blk.pos[outRows[i]] * P;
+          const dst = i * P;
+          for (let q = 0; q < P; q++) {
+            nngpRows[dst + q] = blk.s[src + q];
+            ntkRows[dst + q] = blk.t[src + q];
+          }
+        }
+        rctx?.onProgress?.({ stage: 'kernel rows', fraction: Math.min(n, c0 + chunk) / n, message: `rows ${Math.min(n, c0 + chunk)}/${n}` });
+        await tick.tick();
+      }
+      return { ntkRows, nngpRows };
+    },
+    async full(fctx) {
+      const st = await denseTail(true, fctx);
+      return { ntk: st.theta, nngp: st.sigma };
+    },
+  };
 }

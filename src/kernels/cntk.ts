@@ -14,7 +14,7 @@
 import { UserError } from '../domain/errors.ts';
 import type { RunContext } from '../domain/run.ts';
 import { checkArchGrid, toLayers, type Layer } from './arch.ts';
-import { jsKernelRows, type Arr, type Precision } from './cntk-js.ts';
+import { jsKernelSession, type Arr, type Precision } from './cntk-js.ts';
 import type { Prior } from './lip.ts';
 
 export type { Arr, Precision } from './cntk-js.ts';
@@ -106,27 +106,94 @@ async function chooseImpl(opts: CntkOptions, layers: Layer[], H: number, W: numb
   return b.name === 'tensorflow' && tfjsBytes(layers, H, W) < 4 * 1024 ** 3 ? 'tfjs' : 'js';
 }
 
-/** Full Θ and Σ (P×P each). Memory: 2·P² values of the chosen precision (128×128 float32: 2.1 GB). */
-export async function cntkKernel(prior: Prior, opts: CntkOptions, ctx?: RunContext): Promise<CntkKernel> {
-  const layers = checkKernelInputs(prior, opts);
+/**
+ * A kernel whose expensive part (the network up to its last relu) is computed once; rows of Θ and Σ for
+ * any output pixels can then be asked for repeatedly, e.g. in chunks (EigenPro, n ≫ 1000) or for several
+ * sensor subsets of one grid. Shapes: rows(pixels) gives pixels.length × P row-major arrays
+ * (entry [i*P + q] = K(pixels[i], q)); ntkDiag / nngpDiag have length P.
+ */
+export interface CntkSession {
+  height: number;
+  width: number;
+  backend: string;
+  /** Seconds spent computing the head and the diagonals. */
+  seconds: number;
+  ntkDiag: Arr;
+  nngpDiag: Arr;
+  rows(pixels: Int32Array, ctx?: RunContext): Promise<{ ntkRows: Arr; nngpRows: Arr }>;
+}
+
+async function session(prior: Prior, opts: CntkOptions, layers: Layer[], ctx?: RunContext): Promise<CntkSession & { full(ctx?: RunContext): Promise<{ ntk: Arr; nngp: Arr }> }> {
   const t0 = performance.now();
+  const P = prior.height * prior.width;
   const impl = await chooseImpl(opts, layers, prior.height, prior.width);
   if (impl === 'tfjs') {
     const { getTf } = await import('../compute/backend.ts');
     const { tfKernel } = await import('./cntk-tf.ts');
     const tf = await getTf();
     const { sigma, theta } = await tfKernel(tf, prior, layers, opts, ctx);
+    let nngp: Float32Array;
+    let ntk: Float32Array;
     try {
-      const nngp = (await sigma.data()) as Float32Array;
-      const ntk = (await theta.data()) as Float32Array;
-      return { ntk, nngp, height: prior.height, width: prior.width, backend: tf.getBackend(), seconds: (performance.now() - t0) / 1000 };
+      nngp = (await sigma.data()) as Float32Array;
+      ntk = (await theta.data()) as Float32Array;
     } finally {
       sigma.dispose();
       theta.dispose();
     }
+    const diag = (m: Float32Array) => Float32Array.from({ length: P }, (_, p) => m[p * P + p]);
+    const rowsOf = (m: Float32Array, pixels: Int32Array) => {
+      const out = new Float32Array(pixels.length * P);
+      pixels.forEach((p, i) => out.set(m.subarray(p * P, (p + 1) * P), i * P));
+      return out;
+    };
+    return {
+      height: prior.height,
+      width: prior.width,
+      backend: tf.getBackend(),
+      seconds: (performance.now() - t0) / 1000,
+      ntkDiag: diag(ntk),
+      nngpDiag: diag(nngp),
+      rows: async (pixels) => ({ ntkRows: rowsOf(ntk, pixels), nngpRows: rowsOf(nngp, pixels) }),
+      full: async () => ({ ntk, nngp }),
+    };
   }
-  const r = await jsKernelRows(prior, layers, { sigmaW2: opts.sigmaW2, sigmaB2: opts.sigmaB2, precision: opts.precision ?? 'float32' }, null, ctx);
-  return { ntk: r.ntkRows, nngp: r.nngpRows, height: r.height, width: r.width, backend: 'js', seconds: (performance.now() - t0) / 1000 };
+  const s = await jsKernelSession(prior, layers, { sigmaW2: opts.sigmaW2, sigmaB2: opts.sigmaB2, precision: opts.precision ?? 'float32' }, ctx);
+  return { height: s.height, width: s.width, backend: 'js', seconds: (performance.now() - t0) / 1000, ntkDiag: s.ntkDiag, nngpDiag: s.nngpDiag, rows: s.rows, full: s.full };
+}
+
+function checkPixels(pixels: Int32Array, prior: Prior): void {
+  const P = prior.height * prior.width;
+  for (let i = 0; i < pixels.length; i++) {
+    if (!Number.isInteger(pixels[i]) || pixels[i] < 0 || pixels[i] >= P) throw new UserError(`kernel rows: pixel ${pixels[i]} is outside the ${prior.width}×${prior.height} grid`);
+  }
+}
+
+/** Start a kernel session (see CntkSession). */
+export async function cntkSession(prior: Prior, opts: CntkOptions, ctx?: RunContext): Promise<CntkSession> {
+  const layers = checkKernelInputs(prior, opts);
+  const s = await session(prior, opts, layers, ctx);
+  return {
+    height: s.height,
+    width: s.width,
+    backend: s.backend,
+    seconds: s.seconds,
+    ntkDiag: s.ntkDiag,
+    nngpDiag: s.nngpDiag,
+    rows: async (pixels, rctx) => {
+      checkPixels(pixels, prior);
+      return s.rows(pixels, rctx);
+    },
+  };
+}
+
+/** Full Θ and Σ (P×P each). Memory: 2·P² values of the chosen precision (128×128 float32: 2.1 GB). */
+export async function cntkKernel(prior: Prior, opts: CntkOptions, ctx?: RunContext): Promise<CntkKernel> {
+  const layers = checkKernelInputs(prior, opts);
+  const t0 = performance.now();
+  const s = await session(prior, opts, layers, ctx);
+  const { ntk, nngp } = await s.full(ctx);
+  return { ntk, nngp, height: s.height, width: s.width, backend: s.backend, seconds: (performance.now() - t0) / 1000 };
 }
 
 /**
@@ -136,33 +203,9 @@ export async function cntkKernel(prior: Prior, opts: CntkOptions, ctx?: RunConte
  */
 export async function cntkRows(prior: Prior, opts: CntkOptions, rows: Int32Array, ctx?: RunContext): Promise<CntkRows> {
   const layers = checkKernelInputs(prior, opts);
-  const P = prior.height * prior.width;
-  for (let i = 0; i < rows.length; i++) {
-    if (!Number.isInteger(rows[i]) || rows[i] < 0 || rows[i] >= P) throw new UserError(`kernel rows: pixel ${rows[i]} is outside the ${prior.width}×${prior.height} grid`);
-  }
+  checkPixels(rows, prior);
   const t0 = performance.now();
-  const impl = await chooseImpl(opts, layers, prior.height, prior.width);
-  if (impl === 'tfjs') {
-    const { getTf } = await import('../compute/backend.ts');
-    const { tfKernel } = await import('./cntk-tf.ts');
-    const tf = await getTf();
-    const { sigma, theta } = await tfKernel(tf, prior, layers, opts, ctx);
-    try {
-      const out = tf.tidy(() => {
-        const idx = tf.tensor1d(rows, 'int32');
-        const s2 = tf.reshape(sigma, [P, P]);
-        const t2 = tf.reshape(theta, [P, P]);
-        const diagIdx = tf.mul(tf.range(0, P, 1, 'int32'), tf.scalar(P + 1, 'int32'));
-        return [tf.gather(s2, idx), tf.gather(t2, idx), tf.gather(tf.reshape(s2, [P * P]), diagIdx), tf.gather(tf.reshape(t2, [P * P]), diagIdx)];
-      });
-      const [nngpRows, ntkRows, nngpDiag, ntkDiag] = (await Promise.all(out.map((t) => t.data()))) as Float32Array[];
-      out.forEach((t) => t.dispose());
-      return { rows, ntkRows, nngpRows, ntkDiag, nngpDiag, height: prior.height, width: prior.width, backend: tf.getBackend(), seconds: (performance.now() - t0) / 1000 };
-    } finally {
-      sigma.dispose();
-      theta.dispose();
-    }
-  }
-  const r = await jsKernelRows(prior, layers, { sigmaW2: opts.sigmaW2, sigmaB2: opts.sigmaB2, precision: opts.precision ?? 'float32' }, rows, ctx);
-  return { rows, ntkRows: r.ntkRows, nngpRows: r.nngpRows, ntkDiag: r.ntkDiag, nngpDiag: r.nngpDiag, height: r.height, width: r.width, backend: 'js', seconds: (performance.now() - t0) / 1000 };
+  const s = await session(prior, opts, layers, ctx);
+  const r = await s.rows(rows, ctx);
+  return { rows, ntkRows: r.ntkRows, nngpRows: r.nngpRows, ntkDiag: s.ntkDiag, nngpDiag: s.nngpDiag, height: s.height, width: s.width, backend: s.backend, seconds: (performance.now() - t0) / 1000 };
 }

@@ -3,11 +3,11 @@
 //
 //   Θ̂(p, q) = Σ_θ ∂f(p)/∂θ · ∂f(q)/∂θ     (θ = the stored parameters of the chosen parameterization)
 //
-// One backward pass per pixel. Each pass runs on a crop of the input that holds the pixel's whole receptive
-// field: the network is local (conv, relu, 2×2 pool, ×2 upsampling), so the output at p depends on the
-// input only within a radius R (receptiveRadius), and a crop aligned to the architecture's pooling grid that
-// contains [p − R, p + R] (or reaches the grid's edge, where zero padding is the same) gives f(p) and its
-// gradient exactly. On a 128×128 grid with the default architecture the crop is about 40×40: ~10× cheaper.
+// One backward pass per pixel, batched. Each runs on a crop of the input that holds the pixel's whole
+// receptive field: the network is local (conv, relu, 2×2 pool, ×2 upsampling), so the output at p depends on
+// the input only within a radius R (receptiveRadius), and a crop aligned to the architecture's pooling grid
+// that contains [p − R, p + R] (or reaches the grid's edge, where zero padding is the same) gives f(p) and
+// its gradient exactly. On a 128×128 grid with the default architecture the crop is 36×36: ~12× cheaper.
 //
 // Alignment (Cristianini et al. 2002): A(K₁, K₂) = ⟨K₁, K₂⟩_F / (‖K₁‖_F ‖K₂‖_F) ∈ [−1, 1];
 // kernel-target alignment: A(K, yyᵀ) = yᵀKy / (‖K‖_F ‖y‖²).
@@ -32,18 +32,29 @@ export function receptiveRadius(layers: Layer[]): number {
   return r;
 }
 
-export interface CropWindow {
-  r0: number;
-  r1: number;
-  c0: number;
-  c1: number;
+/**
+ * Side of the crop (rows or columns) that holds the receptive field of any pixel along an axis of length n:
+ * the widest window aligned to `multiple` around [v − R, v + R] over the positions v mod multiple (n if larger).
+ */
+export function cropSize(n: number, radius: number, multiple: number): number {
+  let size = 0;
+  for (let v = 0; v < multiple; v++) {
+    const lo = Math.floor((v - radius) / multiple) * multiple;
+    const hi = Math.ceil((v + radius + 1) / multiple) * multiple;
+    size = Math.max(size, hi - lo);
+  }
+  return Math.min(n, size);
 }
 
-/** The aligned crop [r0, r1) × [c0, c1) around (row, col) that holds its receptive field (see header). */
-export function cropWindow(row: number, col: number, height: number, width: number, radius: number, multiple: number): CropWindow {
-  const lo = (v: number) => Math.max(0, Math.floor((v - radius) / multiple) * multiple);
-  const hi = (v: number, n: number) => Math.min(n, Math.ceil((v + radius + 1) / multiple) * multiple);
-  return { r0: lo(row), r1: hi(row, height), c0: lo(col), c1: hi(col, width) };
+/**
+ * Start of the crop of side `size` for position v: aligned to `multiple`, holding [v − R, v + R] ∩ [0, n), and
+ * shifted inside the grid at its edges (an edge of the crop is then the grid's edge, where the zero padding
+ * is the same as on the full grid; the other edge only moves away from v).
+ */
+export function cropStart(v: number, n: number, size: number, radius: number, multiple: number): number {
+  if (size >= n) return 0;
+  const lo = Math.floor((v - radius) / multiple) * multiple;
+  return Math.min(Math.max(lo, 0), n - size);
 }
 
 export interface EmpiricalNtkOptions {
@@ -51,6 +62,8 @@ export interface EmpiricalNtkOptions {
   crop?: boolean;
   /** Largest number of gradient floats kept (m × parameters); pixels beyond it are dropped. Default 5e7. */
   maxFloats?: number;
+  /** Largest activation batch, floats (batch × crop² × width). Default 2²².  */
+  maxBatchFloats?: number;
 }
 
 export interface EmpiricalNtk {
@@ -61,37 +74,51 @@ export interface EmpiricalNtk {
   seconds: number;
 }
 
-/** Per-pixel parameter gradients (flattened, one row per pixel) of the network's output. */
+/**
+ * Per-pixel parameter gradients of the network's output, one row per pixel ([m, parameters]). All crops have
+ * the same size, so pixels are processed in batches: one forward pass over a batch of crops, one backward
+ * pass with a one-hot output gradient per crop, per-sample filter gradients (network.backward perSample).
+ */
 export async function pixelGradients(net: FiniteCnn, input: tf.Tensor4D, pixels: Int32Array, opts: EmpiricalNtkOptions = {}): Promise<{ grads: tf.Tensor2D; pixels: Int32Array }> {
-  const [, H, W] = input.shape;
+  const [, H, W, C] = input.shape;
   const maxRows = Math.max(1, Math.floor((opts.maxFloats ?? 5e7) / net.numParams));
   const use = pixels.length > maxRows ? pixels.slice(0, maxRows) : pixels;
   const radius = receptiveRadius(net.layers);
   const multiple = archGridMultiple(net.layers);
-  const rows: tf.Tensor1D[] = [];
+  const ch = opts.crop === false ? H : cropSize(H, radius, multiple);
+  const cw = opts.crop === false ? W : cropSize(W, radius, multiple);
+  const batch = Math.max(1, Math.floor((opts.maxBatchFloats ?? 2 ** 22) / (ch * cw * Math.max(net.options.width, C))));
+  const weights = tf.tidy(() => net.weights());
+  const parts: tf.Tensor2D[] = [];
   try {
-    for (const p of use) {
-      const row = Math.floor(p / W);
-      const col = p % W;
-      const w = opts.crop === false ? { r0: 0, r1: H, c0: 0, c1: W } : cropWindow(row, col, H, W, radius, multiple);
-      const h = w.r1 - w.r0;
-      const wd = w.c1 - w.c0;
-      rows.push(
+    for (let s = 0; s < use.length; s += batch) {
+      const chunk = use.subarray(s, Math.min(use.length, s + batch));
+      const B = chunk.length;
+      parts.push(
         tf.tidy(() => {
-          const x = w.r0 === 0 && w.c0 === 0 && h === H && wd === W ? input : (tf.slice(input, [0, w.r0, w.c0, 0], [1, h, wd, input.shape[3]]) as tf.Tensor4D);
-          const { cache } = net.forward(x);
-          const onehot = new Float32Array(h * wd);
-          onehot[(row - w.r0) * wd + (col - w.c0)] = 1;
-          const grads = net.backward(cache, tf.tensor4d(onehot, [1, h, wd, 1]));
-          return tf.concat(grads.map((g) => tf.reshape(g, [-1])));
-        }) as tf.Tensor1D,
+          const onehot = new Float32Array(B * ch * cw);
+          const crops: tf.Tensor4D[] = [];
+          for (let b = 0; b < B; b++) {
+            const row = Math.floor(chunk[b] / W);
+            const col = chunk[b] % W;
+            const r0 = cropStart(row, H, ch, radius, multiple);
+            const c0 = cropStart(col, W, cw, radius, multiple);
+            crops.push(ch === H && cw === W ? input : tf.slice(input, [0, r0, c0, 0], [1, ch, cw, C]));
+            onehot[b * ch * cw + (row - r0) * cw + (col - c0)] = 1;
+          }
+          const x = B === 1 ? crops[0] : (tf.concat(crops, 0) as tf.Tensor4D);
+          const { cache } = net.forward(x, weights);
+          const grads = net.backward(cache, tf.tensor4d(onehot, [B, ch, cw, 1]), { perSample: true });
+          return tf.concat(grads.map((g) => tf.reshape(g, [B, -1])), 1) as tf.Tensor2D;
+        }),
       );
-      if (rows.length % 8 === 0) await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
     }
-    const grads = tf.stack(rows) as tf.Tensor2D;
+    const grads = parts.length === 1 ? tf.clone(parts[0]) : (tf.concat(parts, 0) as tf.Tensor2D);
     return { grads, pixels: use };
   } finally {
-    rows.forEach((r) => r.dispose());
+    parts.forEach((r) => r.dispose());
+    tf.dispose(weights as unknown as tf.Tensor[]);
   }
 }
 

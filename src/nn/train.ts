@@ -53,6 +53,8 @@ export interface TrainOptions {
   /** Iterations (θ_t, before update t) at which `onCheckpoint` runs, e.g. for kernel diagnostics. */
   checkpoints?: number[];
   onCheckpoint?: (iter: number) => Promise<void> | void;
+  /** Also run onCheckpoint at the last iteration, wherever training stops. */
+  checkpointAtEnd?: boolean;
   signal?: AbortSignal;
 }
 
@@ -137,8 +139,8 @@ export async function trainNetwork(net: FiniteCnn, data: TrainData, opts: TrainO
 
     for (; ; t++) {
       throwIfCancelled(opts.signal);
-      if (checkpoints.has(t) && opts.onCheckpoint) await opts.onCheckpoint(t);
       const last = t >= opts.iterations;
+      if (opts.onCheckpoint && (checkpoints.has(t) || (last && opts.checkpointAtEnd))) await opts.onCheckpoint(t);
       const evalNow = last || t % evalEvery === 0;
       const doUpdate = !last;
       // one forward pass: losses at θ_t, and the update to θ_{t+1}

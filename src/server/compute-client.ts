@@ -245,13 +245,17 @@ export class ComputeClient implements Invoker {
  * `execPath` runs it with another Node binary (Electron in development uses the system Node, whose ABI matches
  * the native modules installed by npm); `root` is the checkout's folder when this module is bundled.
  */
-export function nodeComputeProcess(opts: { maxOldSpaceMb?: number; entry?: string; execPath?: string; root?: string } = {}): ComputeProcess {
+export function nodeComputeProcess(
+  opts: { maxOldSpaceMb?: number; entry?: string; execPath?: string; root?: string; execArgv?: string[]; tsx?: boolean } = {},
+): ComputeProcess {
   const here = opts.root ? pathToFileURL(opts.root.replace(/\/?$/, '/') + 'src/server/compute-client.ts').href : import.meta.url;
   const entry = opts.entry ?? fileURLToPath(new URL('./compute-child.ts', here));
   const require = createRequire(here);
   const tsx = pathToFileURL(require.resolve('tsx')).href;
-  const execArgv = ['--import', tsx];
+  // an entry that registers tsx itself (the Electron compute host bundle) is started without the loader flag
+  const execArgv = opts.tsx === false ? [] : ['--import', tsx];
   if (opts.maxOldSpaceMb) execArgv.push(`--max-old-space-size=${opts.maxOldSpaceMb}`);
+  if (opts.execArgv) execArgv.push(...opts.execArgv);
   const env: NodeJS.ProcessEnv = { ...process.env, EMFMAP_COMPUTE_CHILD: '1' };
   delete env.ELECTRON_RUN_AS_NODE;
   const child = fork(entry, [], {

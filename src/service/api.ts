@@ -52,6 +52,8 @@ export interface ImportReport {
   decimalComma?: boolean;
   columns: DetectedColumn[];
   crs: string;
+  /** The CRS this import chose for the project (a project created without one takes it from its first import). */
+  projectCrs?: string;
   unit: string;
   timezone: string;
   sensors: number;
@@ -189,6 +191,8 @@ export interface EmfmapApi {
   summary(): Promise<ProjectSummary>;
 
   importReadings(req: ImportRequest, ctx?: JobContext): Promise<ImportReport>;
+  /** The project's imports, oldest first (file, content hash, time, counts, options). */
+  imports(): Promise<ImportRecord[]>;
   sensors(): Promise<Array<Sensor & { readings: number; latest: number | null; latestTime: number | null }>>;
   readings(q: { sensorIds?: string[]; from?: number; to?: number; limit?: number }): Promise<Reading[]>;
   referenceMap(): Promise<ReferenceMap | null>;

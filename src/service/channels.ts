@@ -27,6 +27,7 @@ export interface ChannelArgs {
   openDemo: [path?: string];
   summary: [];
   importReadings: [req: ImportRequest];
+  imports: [];
   sensors: [];
   readings: [q: { sensorIds?: string[]; from?: number; to?: number; limit?: number }];
   referenceMap: [];
@@ -233,6 +234,7 @@ const selection: V<Partial<Selection>> = obj({
   agg: opt(oneOf(...AGGS)),
   band: opt(nullable(str(200))),
   sensorIds: opt(nullable(arr(str(500), 100_000))),
+  quality: opt(oneOf('good', 'all')),
 });
 
 const params = dict(paramValue);
@@ -274,6 +276,7 @@ const compareRequest: V<CompareRequest> = obj({
   grid: opt(gridRequest),
   selection: opt(selection),
   seed: opt(int(0, 2 ** 32)),
+  save: opt(bool),
 });
 
 const exportRequest: V<ExportRequest> = obj({
@@ -319,6 +322,7 @@ export const CHANNELS: { [K in ApiMethod]: Channel<K> } = {
     validate: tuple('importReadings', ['request'], [importRequest]),
     call: (api, [req], ctx) => api.importReadings(req, ctx),
   },
+  imports: { job: false, validate: none('imports'), call: (api) => api.imports() },
   sensors: { job: false, validate: none('sensors'), call: (api) => api.sensors() },
   readings: {
     job: false,

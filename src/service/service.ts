@@ -22,7 +22,7 @@ import type {
 } from './api.ts';
 import type { ExposureMap, Reading, ReferenceMap, RunRecord, Sensor } from '../domain/types.ts';
 import type { EstimatorInfo } from '../estimators/types.ts';
-import type { ProjectStore } from '../store/types.ts';
+import type { ImportRecord, ProjectStore } from '../store/types.ts';
 import { UserError } from '../domain/errors.ts';
 import { createProject, openProject } from '../store/project.ts';
 import { importReadings } from '../io/import/import.ts';
@@ -123,6 +123,10 @@ export class EmfmapService implements EmfmapApi {
 
   async importReadings(req: ImportRequest, ctx: JobContext = {}): Promise<ImportReport> {
     return importReadings(this.store(), req, ctx);
+  }
+
+  async imports(): Promise<ImportRecord[]> {
+    return this.store().imports();
   }
 
   async sensors(): Promise<Array<Sensor & { readings: number; latest: number | null; latestTime: number | null }>> {

@@ -133,13 +133,16 @@ export function symEigen(a: Float64Array | Float32Array, n: number): Eigen {
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   tred2(V, d, e, n);
-  tql2(V, d, e, n);
+  // QL on the transpose: the rotations then combine two contiguous rows instead of two strided columns.
+  const Vt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Vt[j * n + i] = V[i * n + j];
+  tql2(Vt, d, e, n);
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => d[j] - d[i]);
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
     values[dst] = d[src];
-    for (let k = 0; k < n; k++) vectors[k * n + dst] = V[k * n + src];
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = Vt[src * n + k];
   });
   return { values, vectors };
 }
@@ -219,7 +222,7 @@ function tred2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): vo
   e[0] = 0;
 }
 
-function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
+function tql2(Vt: Float64Array, d: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let f = 0;
@@ -266,11 +269,14 @@ function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): voi
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
+          // Vt rows i, i+1 are columns i, i+1 of the eigenvector matrix.
+          const ri = i * n;
+          const ri1 = ri + n;
           for (let k = 0; k < n; k++) {
-            const vk1 = V[k * n + i + 1];
-            const vk = V[k * n + i];
-            V[k * n + i + 1] = s * vk + c * vk1;
-            V[k * n + i] = c * vk - s * vk1;
+            const vk1 = Vt[ri1 + k];
+            const vk = Vt[ri + k];
+            Vt[ri1 + k] = s * vk + c * vk1;
+            Vt[ri + k] = c * vk - s * vk1;
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
@@ -284,38 +290,47 @@ function tql2(V: Float64Array, d: Float64Array, e: Float64Array, n: number): voi
 }
 
 /**
- * Cholesky factor R (upper triangular, G = RᵀR) of a small SPD matrix, after adding `shift`·I.
- * Returns null when a pivot is not positive.
+ * Cholesky factor L (lower triangular, row-major, G = L·Lᵀ) of a small SPD matrix after adding shift·I,
+ * by row dot products (contiguous access). Returns null when a pivot is not positive.
  */
-function choleskyUpper(G: Float64Array, k: number, shift: number): Float64Array | null {
-  const R = new Float64Array(k * k);
-  for (let j = 0; j < k; j++) {
-    let d = G[j * k + j] + shift;
-    for (let t = 0; t < j; t++) d -= R[t * k + j] * R[t * k + j];
-    if (!(d > 0)) return null;
-    const rjj = Math.sqrt(d);
-    R[j * k + j] = rjj;
-    for (let i = j + 1; i < k; i++) {
-      let v = G[j * k + i];
-      for (let t = 0; t < j; t++) v -= R[t * k + j] * R[t * k + i];
-      R[j * k + i] = v / rjj;
+function choleskyLower(G: Float64Array, k: number, shift: number): Float64Array | null {
+  const L = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    const ri = i * k;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * k;
+      let v = G[ri + j] + (i === j ? shift : 0);
+      for (let t = 0; t < j; t++) v -= L[ri + t] * L[rj + t];
+      if (i === j) {
+        if (!(v > 0)) return null;
+        L[ri + i] = Math.sqrt(v);
+      } else {
+        L[ri + j] = v / L[rj + j];
+      }
     }
   }
-  return R;
+  return L;
 }
 
-/** Inverse of an upper-triangular k×k matrix (row-major). */
-function invertUpper(R: Float64Array, k: number): Float64Array {
-  const X = new Float64Array(k * k);
-  for (let j = k - 1; j >= 0; j--) {
-    X[j * k + j] = 1 / R[j * k + j];
-    for (let i = j - 1; i >= 0; i--) {
-      let s = 0;
-      for (let t = i + 1; t <= j; t++) s += R[i * k + t] * X[t * k + j];
-      X[i * k + j] = -s / R[i * k + i];
+/** Transpose of the inverse of a lower-triangular L: (L⁻¹)ᵀ, upper triangular, row-major. */
+function invertLowerTransposed(L: Float64Array, k: number): Float64Array {
+  // Rows of M = L⁻¹ by forward substitution in axpy form (row i from rows k < i), contiguous.
+  const M = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    const oi = i * k;
+    for (let t = 0; t < i; t++) {
+      const l = L[oi + t];
+      if (l === 0) continue;
+      const ot = t * k;
+      for (let j = 0; j <= t; j++) M[oi + j] -= l * M[ot + j];
     }
+    M[oi + i] += 1;
+    const inv = 1 / L[oi + i];
+    for (let j = 0; j <= i; j++) M[oi + j] *= inv;
   }
-  return X;
+  const Mt = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) Mt[j * k + i] = M[i * k + j];
+  return Mt;
 }
 
 /**
@@ -324,10 +339,10 @@ function invertUpper(R: Float64Array, k: number): Float64Array {
  * (shifted CholeskyQR, Fukaya et al. 2020); the second restores orthonormality to float32 precision.
  * Disposes Y.
  */
-function orthonormalize(tf: typeof tfTypes, Y: tfTypes.Tensor2D, rand: () => number): tfTypes.Tensor2D {
+function orthonormalize(tf: typeof tfTypes, Y: tfTypes.Tensor2D, rand: () => number, passes = 2): tfTypes.Tensor2D {
   const [s, k] = Y.shape;
   let cur = Y;
-  for (let pass = 0; pass < 2; pass++) {
+  for (let pass = 0; pass < passes; pass++) {
     const norms = tf.tidy(() => tf.sqrt(tf.sum(tf.square(cur), 0)));
     const nrm = norms.dataSync();
     norms.dispose();
@@ -354,13 +369,13 @@ function orthonormalize(tf: typeof tfTypes, Y: tfTypes.Tensor2D, rand: () => num
     const G = Float64Array.from(Gt.dataSync());
     Gt.dispose();
     let shift = pass === 0 ? 1e-5 : 0;
-    let R = choleskyUpper(G, k, shift);
-    while (!R) {
+    let L = choleskyLower(G, k, shift);
+    while (!L) {
       shift = shift === 0 ? 1e-7 : shift * 10;
-      R = choleskyUpper(G, k, shift);
+      L = choleskyLower(G, k, shift);
     }
-    const Rinv = invertUpper(R, k);
-    const RinvT = tf.tensor2d(Float32Array.from(Rinv), [k, k]);
+    // Q = Y·R⁻¹ with R = Lᵀ, i.e. Y·(L⁻¹)ᵀ
+    const RinvT = tf.tensor2d(Float32Array.from(invertLowerTransposed(L, k)), [k, k]);
     cur = tf.matMul(scaled, RinvT);
     scaled.dispose();
     RinvT.dispose();
@@ -423,7 +438,9 @@ export async function topEigenpairs(K: Float32Array, s: number, k: number, opts:
       throwIfCancelled(opts.signal);
       const Z = tf.matMul(Kt, Q) as tfTypes.Tensor2D;
       Q.dispose();
-      Q = orthonormalize(tf, Z, rand);
+      // One shifted Cholesky-QR pass is enough between iterations (the next product re-mixes the basis);
+      // the last iteration gets the second pass that makes Q orthonormal for Rayleigh–Ritz.
+      Q = orthonormalize(tf, Z, rand, it === iterations - 1 ? 2 : 1);
       await yieldToLoop();
     }
     // Rayleigh–Ritz: B = Qᵀ K Q (kk×kk), B = W Θ Wᵀ, eigenvectors Q W.

@@ -565,6 +565,7 @@ export async function eigenproSolve(
   let best = { residual, alpha: A.slice() };
   let epochs = 0;
   let halvings = 0;
+  let rising = 0;
   let lastReport = performance.now();
   const stepsPerEpoch = Math.ceil(n / bs);
 
@@ -681,7 +682,10 @@ export async function eigenproSolve(
     }
     epochs++;
     const r = blewUp ? Infinity : await relResidual();
-    const diverged = !Number.isFinite(r) || r > 10 * best.residual;
+    // Diverging: non-finite, 10× the best so far, or rising for two epochs in a row to 1.5× the best
+    // (a slow divergence: the step is just above the stability limit). SGD noise alone rarely does that.
+    rising = r > residual ? rising + 1 : 0;
+    const diverged = !Number.isFinite(r) || r > 10 * best.residual || (rising >= 2 && r > 1.5 * best.residual);
     if (diverged) {
       // Roll back to the best iterate and halve the step.
       A.set(best.alpha);
@@ -689,6 +693,7 @@ export async function eigenproSolve(
       halvings++;
       if (halvings > 20) throw new Error('EigenPro: the iteration keeps diverging even with a 10⁶× smaller step (kernel not positive semi-definite?)');
       residual = best.residual;
+      rising = 0;
       history.push({ epoch: epochs, residual, trainMse: seen ? sq / seen : NaN, seconds: (performance.now() - start) / 1000, step, rolledBack: true });
     } else {
       residual = r;

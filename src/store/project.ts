@@ -428,7 +428,9 @@ class SqliteProject implements ProjectStore {
    * The total field as rows (sensor, time, value) when q asks for band-combined totals and the window holds
    * per-band readings; null when the plain query on band '' gives the same answer (the fast path).
    * Stored totals come first; then, per (sensor, time) without a (good, under quality 'good') stored
-   * total, √(Σ E_band²) over its bands — refused (HAVING) when one of them is flagged under 'good'.
+   * total, √(Σ E_band²) over its bands — left out when one of them is flagged under 'good'. The bands are
+   * grouped in the order of the partial index (time, sensor), so no sort; the stored-total probe runs
+   * once per group, not per band.
    */
   private combinedTotals(q: ReadingQuery): { sql: string; params: unknown[] } | null {
     if (!q.combineBands || q.band !== null || !this.hasBandReadings(q)) return null;
@@ -439,10 +441,12 @@ class SqliteProject implements ProjectStore {
     const sql = `
       SELECT r.sensor AS sensor, r.time AS time, r.value AS value FROM readings r ${this.scanHint(q)} ${total.sql}
       UNION ALL
-      SELECT r.sensor AS sensor, r.time AS time, sqrt(sum(r.value * r.value)) AS value
-        FROM readings r INDEXED BY readings_bands ${bandCond}
-          AND NOT EXISTS (SELECT 1 FROM readings t WHERE t.sensor = r.sensor AND t.band = '' AND t.time IS r.time${good ? ' AND t.quality = 0' : ''})
-        GROUP BY r.sensor, r.time${good ? ' HAVING sum(r.quality <> 0) = 0' : ''}`;
+      SELECT g.sensor, g.time, sqrt(g.ss) FROM (
+        SELECT r.time AS time, r.sensor AS sensor, sum(r.value * r.value) AS ss, sum(r.quality <> 0) AS flagged
+          FROM readings r INDEXED BY readings_bands ${bandCond}
+          GROUP BY r.time, r.sensor
+      ) g
+      WHERE ${good ? 'g.flagged = 0 AND ' : ''}NOT EXISTS (SELECT 1 FROM readings t WHERE t.sensor = g.sensor AND t.band = '' AND t.time IS g.time${good ? ' AND t.quality = 0' : ''})`;
     return { sql, params: [...total.params, ...window.params] };
   }
 
@@ -487,9 +491,9 @@ class SqliteProject implements ProjectStore {
 
   aggregateReadings(q: ReadingQuery): Array<{ id: string; n: number; mean: number; max: number; last: number }> {
     const combined = this.combinedTotals(q);
-    const w = combined ?? this.where(q);
-    // from: the readings table (fast path), or the band-combined totals as a subquery
-    const from = combined ? `(${combined.sql}) r` : `readings r ${this.scanHint(q)} ${w.sql}`;
+    if (combined) return this.aggregateCombined(combined);
+    const w = this.where(q);
+    const from = `readings r ${this.scanHint(q)} ${w.sql}`;
     const stats = this.db
       .prepare(`SELECT r.sensor, count(*), avg(r.value), max(r.value) FROM ${from} GROUP BY r.sensor`)
       .raw()
@@ -503,6 +507,29 @@ class SqliteProject implements ProjectStore {
     const idOf = new Map<number, string>();
     for (const [id, sid] of this.sids()) idOf.set(sid, id);
     return stats.map(([sid, n, mean, max]) => ({ id: idOf.get(sid)!, n, mean, max, last: lastOf.get(sid)! }));
+  }
+
+  /** aggregateReadings over band-combined totals: one pass in JS (the totals are computed once, not per aggregate). */
+  private aggregateCombined(c: { sql: string; params: unknown[] }): Array<{ id: string; n: number; mean: number; max: number; last: number }> {
+    const acc = new Map<number, { n: number; sum: number; max: number; lastTime: number; last: number }>();
+    const it = this.db.prepare(`SELECT c.sensor, c.time, c.value FROM (${c.sql}) c`).raw().iterate(...c.params) as IterableIterator<[number, number | null, number]>;
+    for (const [sid, time, value] of it) {
+      const t = time ?? -Infinity; // a snapshot ranks oldest, as in the SQL path
+      const a = acc.get(sid);
+      if (!a) acc.set(sid, { n: 1, sum: value, max: value, lastTime: t, last: value });
+      else {
+        a.n++;
+        a.sum += value;
+        if (value > a.max) a.max = value;
+        if (t > a.lastTime) {
+          a.lastTime = t;
+          a.last = value;
+        }
+      }
+    }
+    const idOf = new Map<number, string>();
+    for (const [id, sid] of this.sids()) idOf.set(sid, id);
+    return [...acc].map(([sid, a]) => ({ id: idOf.get(sid)!, n: a.n, mean: a.sum / a.n, max: a.max, last: a.last }));
   }
 
   readingTimes(q: ReadingQuery = {}): number[] {

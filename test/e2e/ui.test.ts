@@ -151,6 +151,7 @@ describe('browser mode in Chromium', () => {
     const text = await page.textContent('.sensor-popup');
     const sensors = await h.client.invoke('sensors', []);
     expect(sensors.some((x) => text!.includes(`id ${x.id}`))).toBe(true);
+    await page.waitForTimeout(400); // popup fade-in
     await screenshot(page, 'sensor-popup');
     await page.click('.leaflet-popup-close-button');
   });
@@ -221,6 +222,13 @@ describe('browser mode in Chromium', () => {
     const shown = Number(await table.locator(`tr[data-method="${methods.first}"] [data-metric=rmse]`).textContent());
     expect(shown).toBeCloseTo(result.rows[0].rmse!, 3);
     await screenshot(page, 'compare');
+    // the per-sensor residual map shows one marker per held-out cell of the selected method
+    const row = result.rows[0];
+    await page.selectOption('[data-test=residual-method]', methods.first);
+    await page.locator('[data-test=residual-map]').scrollIntoViewIfNeeded();
+    await page.waitForFunction((n) => document.querySelectorAll('path.residual-marker').length === n, row.residuals?.length ?? 0);
+    await page.waitForTimeout(300);
+    await screenshot(page, 'compare-residuals');
   });
 
   it('refuses a bad file with line-numbered errors and leaves the project unchanged', async () => {
@@ -312,6 +320,18 @@ describe('browser mode in Chromium', () => {
     expect([42, 43]).toContain(bytes.readUInt16LE(2));
     expect(bytes.length).toBeGreaterThan(1000);
     await page.click('.modal .actions button.secondary');
+  });
+
+  it('deletes a run from the history', async () => {
+    const runs = await h.client.invoke('runs', []);
+    const victim = runs[runs.length - 1].id;
+    await page.click('[data-view=map]');
+    await page.click(`li[data-run-id="${victim}"] [data-action=delete-run]`);
+    await page.click(`li[data-run-id="${victim}"] [data-action=confirm-delete]`);
+    await page.waitForSelector(`li[data-run-id="${victim}"]`, { state: 'detached' });
+    const after = await h.client.invoke('runs', []);
+    expect(after.map((r) => r.id)).not.toContain(victim);
+    expect(after.length).toBe(runs.length - 1);
   });
 
   it('loaded nothing that the page security policy refused', async () => {

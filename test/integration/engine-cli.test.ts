@@ -132,6 +132,8 @@ describe('emfmap estimate / runs', () => {
       [['--method', 'idw', '--every', '2 fortnights'], /cannot read --every/],
       [['--method', 'idw', '--from', '2024-06-01', '--to', '2024-06-02'], /nothing to map/],
       [['--method', 'idw', '--grid', '1024'], /needs about .* more than the limit/, { EMFMAP_MAX_MEMORY: '1M' }],
+      [['--method', 'idw', '--quality', 'best'], /--quality must be good \(quality flag 0 only\) or all/],
+      [['--method', 'idw', '--band', 'GSM900'], /nothing to map/],
     ];
     for (const [args, msg, env] of cases) {
       const r = await inProc(['estimate', '--project', project, ...args], env);
@@ -220,14 +222,149 @@ describe('emfmap compare', () => {
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.out);
     expect(rows).toHaveLength(1);
-    for (const k of ['method', 'rmse', 'mae', 'bias', 'r2', 'truthRmse', 'seconds', 'backend']) expect(rows[0]).toHaveProperty(k);
+    for (const k of ['method', 'rmse', 'mae', 'bias', 'r2', 'truthRmse', 'seconds', 'backend', 'runId']) expect(rows[0]).toHaveProperty(k);
     expect(rows[0].cv.n).toBe(30);
-    const none = JSON.parse((await inProc(['compare', '--project', project, '--methods', 'idw', '--cv', 'none', '--grid', '32', '--json'])).out);
+    const runsBefore = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
+    const saved = runsBefore.find((x: { id: number }) => x.id === rows[0].runId);
+    expect(saved.label).toBe('compare blocks:4');
+    expect(saved.params.power).toBe(3);
+    expect(saved.metrics['blocks:4']).toEqual(rows[0].cv);
+    const none = JSON.parse((await inProc(['compare', '--project', project, '--methods', 'idw', '--cv', 'none', '--grid', '32', '--json', '--no-save'])).out);
     expect(none[0].rmse).toBeNull();
     expect(none[0].truthRmse).toBeGreaterThan(0);
+    expect(none[0]).not.toHaveProperty('runId');
+    expect(JSON.parse((await inProc(['runs', '--project', project, '--json'])).out)).toHaveLength(runsBefore.length);
+    const human = await inProc(['compare', '--project', project, '--methods', 'idw', '--grid', '32']);
+    expect(human.code).toBe(0);
+    const id = Number(/saved as run (\d+) \(idw\), labelled "compare loo"/.exec(human.out)?.[1]);
+    const after = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
+    expect(after).toHaveLength(runsBefore.length + 1);
+    expect(after.find((x: { id: number }) => x.id === id)).toMatchObject({ method: 'idw', label: 'compare loo' });
     const bad = await inProc(['compare', '--project', project, '--methods', 'idw,zzz']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/unknown method "zzz"/);
+  });
+});
+
+describe('selection options', () => {
+  it('--quality and --band reach the selection: flagged readings, bands combined into the total, one band', async () => {
+    const { EmfmapService } = await import('../../src/service/service.ts');
+    const p = path.join(dir, 'bands.emfmap');
+    const svc = new EmfmapService();
+    await svc.createProject(p);
+    await svc.importReadings({ file: path.resolve(__dirname, '../fixtures/import/bands.csv'), unit: 'V/m' });
+    svc.close();
+    const run = async (...args: string[]) => {
+      const r = await inProc(['estimate', '--project', p, '--method', 'idw', '--grid', '16', '--json', ...args]);
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out);
+    };
+    // D1 has only a flagged reading; B1 and B2 only per-band readings (combined, not dropped)
+    const good = await run();
+    expect(good.summary.observed).toBe(4);
+    expect(good.summary.droppedSensors).toEqual(['D1']);
+    expect(good.run.selection).toMatchObject({ quality: 'good', band: null });
+    // every value lies between the per-sensor means of the combined totals (see test/unit/select.test.ts)
+    expect(good.summary.min).toBeGreaterThanOrEqual(0.5 - 1e-6);
+    expect(good.summary.max).toBeLessThanOrEqual(1.5 + 1e-6);
+    const all = await run('--quality', 'all');
+    expect(all.summary.observed).toBe(5);
+    expect(all.run.selection.quality).toBe('all');
+    const umts = await run('--band', 'UMTS2100', '--agg', 'max');
+    expect(umts.summary.observed).toBe(1);
+    expect(umts.summary.min).toBeCloseTo(0.6, 6);
+    expect(umts.summary.max).toBeCloseTo(0.6, 6);
+  });
+});
+
+describe('saved comparisons', () => {
+  it('store each method as a run: the map estimate makes, with metrics.<scheme> and metrics.truth', async () => {
+    const store = openProject(project);
+    try {
+      const before = store.runs().length;
+      const res = await runCompare(store, { methods: ['idw', 'kriging'], cv: 'kfold:5', grid: { size: 40 }, seed: 3 });
+      expect(res.rows.every((r) => r.runId !== undefined)).toBe(true);
+      expect(store.runs().length).toBe(before + 2);
+      for (const row of res.rows) {
+        const run = store.run(row.runId!)!;
+        expect(run.method).toBe(row.method);
+        expect(run.label).toBe('compare kfold:5');
+        expect(run.steps).toBe(1);
+        expect(run.grid).toEqual(res.grid);
+        expect(run.selection).toMatchObject({ agg: 'mean', quality: 'good', band: null });
+        const m = run.metrics as Record<string, Record<string, number>>;
+        expect(m['kfold:5']).toEqual(row.cv);
+        expect(m['kfold:5'].n).toBe(30);
+        expect(m.truth.rmse).toBe(row.truthRmse);
+        expect(m.truth.mae).toBe(row.truthMae);
+        expect(run.timings.total).toBeCloseTo(row.seconds, 9);
+        const cvd = run.diagnostics.cv as { scheme: string; folds: number; seed: number; residuals: Array<{ observed: number; predicted: number }> };
+        expect(cvd).toMatchObject({ scheme: 'kfold:5', folds: 5, seed: 3 });
+        // the stored held-out residuals give back the stored RMSE
+        const se = cvd.residuals.reduce((a, r) => a + (r.predicted - r.observed) ** 2, 0);
+        expect(Math.sqrt(se / cvd.residuals.length)).toBeCloseTo(m['kfold:5'].rmse, 12);
+
+        // the map is the one `estimate` makes with the same grid and selection, and scores the same
+        const est = await runEstimate(store, { method: row.method, grid: { size: 40 } });
+        const [a] = store.runMaps(row.runId!);
+        const [b] = store.runMaps(est.run.id);
+        expect(Array.from(a.values)).toEqual(Array.from(b.values));
+        expect(a.variance === undefined).toBe(row.method === 'idw');
+        expect((est.run.metrics.truth as { rmse: number }).rmse).toBeCloseTo(row.truthRmse!, 12);
+        store.deleteRun(est.run.id);
+      }
+
+      // the HTML report reads these runs' metrics: one 5-fold and one reference-map row per method, best first
+      const { reportHtml, metricsRows } = await import('../../src/io/export/report.ts');
+      const runs = store.runs().filter((r) => r.label === 'compare kfold:5');
+      expect(runs.flatMap(metricsRows).map((r) => r.scheme).sort()).toEqual(['kfold:5', 'kfold:5', 'truth', 'truth']);
+      const html = reportHtml({
+        map: store.runMaps(runs[0].id)[0],
+        run: runs[0],
+        runs,
+        project: { name: 'tiny', path: project, crs: 'local', synthetic: true, description: '' },
+      });
+      const body = html.slice(html.indexOf('Comparison of methods'));
+      const fold = [...body.matchAll(/<td>([a-z]+) \(compare kfold:5\)<\/td><td>5-fold<\/td><td>30<\/td><td>([\d.]+)<\/td>/g)];
+      const best = [...res.rows].sort((x, y) => x.rmse! - y.rmse!);
+      expect(fold.map((f) => f[1])).toEqual(best.map((r) => r.method));
+      expect(fold.map((f) => Number(f[2]))).toEqual(best.map((r) => Number(r.rmse!.toPrecision(3))));
+      expect(body).toContain('<td>reference map</td>');
+    } finally {
+      store.close();
+    }
+  });
+
+  it('save: false, a failed method and a cancelled comparison store nothing of theirs', async () => {
+    const store = openProject(project);
+    try {
+      const before = store.runs().length;
+      const unsaved = await runCompare(store, { methods: ['idw'], grid: { size: 24 }, save: false });
+      expect(unsaved.rows[0].runId).toBeUndefined();
+      expect(unsaved.rows[0].rmse).toBeGreaterThan(0);
+      expect(store.runs().length).toBe(before);
+
+      // a bad parameter fails idw only: kriging is still stored
+      const mixed = await runCompare(store, { methods: ['idw', 'kriging'], grid: { size: 24 }, params: { idw: { power: -1 } } });
+      const bad = mixed.rows.find((r) => r.method === 'idw')!;
+      expect(bad.error).toMatch(/power/);
+      expect(bad.runId).toBeUndefined();
+      expect(store.runs().length).toBe(before + 1);
+      expect(store.run(mixed.rows.find((r) => r.method === 'kriging')!.runId!)!.method).toBe('kriging');
+
+      // cancelled in the second method: the first method's finished run is not stored either
+      const ac = new AbortController();
+      const p = runCompare(store, { methods: ['idw', 'kriging'], grid: { size: 24 } }, {
+        signal: ac.signal,
+        onProgress: (pr) => {
+          if (pr.stage.startsWith('kriging')) ac.abort();
+        },
+      });
+      await expect(p).rejects.toBeInstanceOf(CancelledError);
+      expect(store.runs().length).toBe(before + 1);
+    } finally {
+      store.close();
+    }
   });
 });
 

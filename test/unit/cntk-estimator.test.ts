@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Grid, Observations } from '../../src/domain/types.ts';
 import { UserError } from '../../src/domain/errors.ts';
 import { CancelledError } from '../../src/domain/run.ts';
-import { cntk, padGrid, paddedObservations } from '../../src/estimators/cntk.ts';
+import { clearCntkKernelCache, cntk, padGrid, paddedObservations } from '../../src/estimators/cntk.ts';
 import { idw } from '../../src/estimators/idw.ts';
 import { snapPoints, subsetObservations, complementIndices } from '../../src/estimators/observations.ts';
 import { resolveParams } from '../../src/estimators/params.ts';
@@ -210,6 +210,21 @@ describe('cntk estimator', () => {
     const id = await (await idw.prepare(obs, resolveParams('idw', idw.params, {}), {})).predictHeldOut!(obs.values, folds, {});
     const rm = (h: Float64Array) => Math.sqrt(h.reduce((s, p, i) => s + (p - obs.values[i]) ** 2, 0) / n);
     expect(rm(c.mean)).toBeLessThan(0.9 * rm(id.mean));
+  });
+
+  it('reuses the kernel head for another sensor subset of the same grid (grid-only LIP), with identical maps', async () => {
+    const { obs } = volcanoObs(40, 16, 12, 8);
+    const sub = subsetObservations(obs, Int32Array.from({ length: 25 }, (_, i) => i));
+    clearCntkKernelCache();
+    await cntk.prepare(obs, params({ variance: false }), {});
+    const reused = await cntk.prepare(sub, params({ variance: false }), {});
+    expect((reused.diagnostics as Record<string, unknown>).kernelHeadReused).toBe(true);
+    const a = await reused.predict(sub.values, {});
+    clearCntkKernelCache();
+    const fresh = await cntk.prepare(sub, params({ variance: false }), {});
+    expect((fresh.diagnostics as Record<string, unknown>).kernelHeadReused).toBe(false);
+    const b = await fresh.predict(sub.values, {});
+    for (let i = 0; i < a.values.length; i++) expect(a.values[i]).toBe(b.values[i]);
   });
 
   it('rejects bad input and can be cancelled', async () => {

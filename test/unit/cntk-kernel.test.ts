@@ -4,7 +4,7 @@
 // symmetry and positive semi-definiteness; input checks, progress and cancellation.
 
 import { describe, expect, it } from 'vitest';
-import { cntkKernel, cntkRows } from '../../src/kernels/cntk.ts';
+import { cntkKernel, cntkRows, cntkSession } from '../../src/kernels/cntk.ts';
 import { DEFAULT_ARCH, checkArchGrid, parseArch } from '../../src/kernels/arch.ts';
 import { UserError } from '../../src/domain/errors.ts';
 import { CancelledError } from '../../src/domain/run.ts';
@@ -93,6 +93,23 @@ describe('cntk kernel: agreement with the float64 reference', () => {
         expect(relMax(r.ntkDiag, Float64Array.from({ length: P }, (_, p) => ref.theta[p * P + p]))).toBeLessThan(tol);
       }
     }
+  });
+
+  it('a session serves rows repeatedly, sparse and dense-tail paths alike, without changing its state', async () => {
+    const k = CASES[4];
+    const channels = randomPrior(k.h, k.w, k.c, 5);
+    const ref = referenceKernel(k.h, k.w, channels, k.arch, k.sw2, k.sb2);
+    const P = k.h * k.w;
+    const s = await cntkSession({ height: k.h, width: k.w, channels }, { arch: k.arch, sigmaW2: k.sw2, sigmaB2: k.sb2, precision: 'float64' });
+    const many = Int32Array.from({ length: 40 }, (_, i) => (i * 37) % P); // > P/4: dense tail
+    const few = Int32Array.of(3, 60, 3);
+    for (const rows of [few, many, few, many]) {
+      const r = await s.rows(rows);
+      const want = new Float64Array(rows.length * P);
+      rows.forEach((p, i) => want.set(ref.theta.subarray(p * P, (p + 1) * P), i * P));
+      expect(relMax(r.ntkRows, want)).toBeLessThan(1e-6);
+    }
+    await expect(s.rows(Int32Array.of(P))).rejects.toBeInstanceOf(UserError);
   });
 });
 

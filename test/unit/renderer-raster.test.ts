@@ -184,5 +184,7 @@ describe('error map against the reference', () => {
     expect(em.stats.mae).toBeCloseTo(3, 12);
     expect(em.stats.bias).toBeCloseTo(-2.5, 12);
     expect(em.maxAbs).toBe(5.5);
+    // |e| sorted = [0.5, 0.5, 5.5, 5.5]: the 98th percentile (nearest rank below) is the largest here
+    expect(em.p98Abs).toBe(5.5);
   });
 });

@@ -30,6 +30,10 @@ describe('channel list', () => {
     expect(CHANNELS.runMaps.validate([3])).toEqual([3]);
     expect(CHANNELS.createProject.validate(['/a/b.emfmap', { name: 'B' }])).toEqual(['/a/b.emfmap', { name: 'B' }]);
     expect(CHANNELS.compare.validate([{ methods: ['idw', 'kriging'], cv: 'kfold:10', seed: 3 }])).toEqual([{ methods: ['idw', 'kriging'], cv: 'kfold:10', seed: 3 }]);
+    expect(CHANNELS.compare.validate([{ methods: ['idw'], save: false, selection: { agg: 'max', band: 'GSM900', quality: 'all' } }])).toEqual([{ methods: ['idw'], save: false, selection: { agg: 'max', band: 'GSM900', quality: 'all' } }]);
+    expect(CHANNELS.imports.validate([])).toEqual([]);
+    expect(() => CHANNELS.estimate.validate([{ method: 'idw', selection: { agg: 'mean', quality: 'best' } }])).toThrow(/request\.selection\.quality must be one of good, all/);
+    expect(() => CHANNELS.compare.validate([{ methods: ['idw'], save: 'no' }])).toThrow(/request\.save must be true or false/);
     expect(CHANNELS.exportMap.validate([{ runId: 2, format: 'kmz', out: '/tmp/a.kmz', thresholds: [1, 3, 6] }])).toEqual([{ runId: 2, format: 'kmz', out: '/tmp/a.kmz', thresholds: [1, 3, 6] }]);
   });
 

@@ -7,6 +7,8 @@ import { transformer } from '../../../src/geo/crs.ts';
 export interface ErrorMap {
   values: Float32Array;
   maxAbs: number;
+  /** 98th percentile of |error|: a colour range that a few extreme cells do not wash out. */
+  p98Abs: number;
   stats: { rmse: number; mae: number; bias: number; n: number };
 }
 
@@ -45,9 +47,14 @@ export function errorMap(m: ExposureMap, ref: ReferenceMap): ErrorMap {
       if (Math.abs(e) > maxAbs) maxAbs = Math.abs(e);
     }
   }
+  const abs: number[] = [];
+  for (let i = 0; i < out.length; i++) if (Number.isFinite(out[i])) abs.push(Math.abs(out[i]));
+  abs.sort((a, b) => a - b);
+  const p98Abs = abs.length > 0 ? abs[Math.min(abs.length - 1, Math.floor(0.98 * (abs.length - 1)))] : 0;
   return {
     values: out,
     maxAbs,
+    p98Abs,
     stats: n > 0 ? { rmse: Math.sqrt(se / n), mae: ae / n, bias: sum / n, n } : { rmse: NaN, mae: NaN, bias: NaN, n: 0 },
   };
 }

@@ -22,6 +22,8 @@ export function addSelectionOptions(cmd: Command): Command {
     .option('--from <time>', 'start of the time window (ISO 8601, e.g. 2024-05-01T08:00Z; no zone = UTC), inclusive')
     .option('--to <time>', 'end of the time window, exclusive')
     .option('--agg <how>', 'per-sensor aggregation over the window: mean, median, max, p95, last', 'mean')
+    .option('--band <name>', 'one frequency band (e.g. GSM900); default: the total field, per-band readings combined by power where no total is stored')
+    .option('--quality <which>', 'good (readings with quality flag 0 only) or all', 'good')
     .option('--sensors <ids>', 'comma-separated sensor ids to use (default: all)');
 }
 
@@ -41,14 +43,18 @@ export function parseTimeOption(s: string | undefined, name: string): number | n
   return ms;
 }
 
-export function selectionRequest(o: { from?: string; to?: string; agg?: string; sensors?: string }): Partial<Selection> {
+export function selectionRequest(o: { from?: string; to?: string; agg?: string; sensors?: string; band?: string; quality?: string }): Partial<Selection> {
   const agg = (o.agg ?? 'mean').trim().toLowerCase();
   if (!['mean', 'median', 'max', 'p95', 'last'].includes(agg)) throw new UserError(`--agg must be one of mean, median, max, p95, last (got "${o.agg}")`);
+  const quality = (o.quality ?? 'good').trim().toLowerCase();
+  if (quality !== 'good' && quality !== 'all') throw new UserError(`--quality must be good (quality flag 0 only) or all (got "${o.quality}")`);
+  const band = o.band?.trim();
+  if (o.band !== undefined && !band) throw new UserError('--band is empty: name a band (e.g. GSM900), or leave it out for the total field');
   const from = parseTimeOption(o.from, 'from');
   const to = parseTimeOption(o.to, 'to');
   if (from !== null && to !== null && from >= to) throw new UserError('--from must be before --to');
   const sensorIds = o.sensors ? o.sensors.split(',').map((s) => s.trim()).filter(Boolean) : null;
-  return { from, to, agg: agg as Aggregation, ...(sensorIds ? { sensorIds } : {}) };
+  return { from, to, agg: agg as Aggregation, quality, ...(band ? { band } : {}), ...(sensorIds ? { sensorIds } : {}) };
 }
 
 /** --param method.key=value pairs into per-method records; plain key=value is allowed with one method. */

@@ -17,6 +17,8 @@ interface EstimateCliOptions {
   from?: string;
   to?: string;
   agg?: string;
+  band?: string;
+  quality?: string;
   sensors?: string;
   every?: string;
   steps?: string;

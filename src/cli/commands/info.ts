@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import type { ProjectSummary } from '../../service/api.ts';
+import type { ImportRecord } from '../../store/types.ts';
 import { EmfmapService } from '../../service/service.ts';
 import { printJson } from '../output.ts';
 
@@ -37,10 +38,28 @@ export function printSummary(s: ProjectSummary): void {
   for (const [k, v] of rows) process.stdout.write(`  ${k.padEnd(w)}  ${v}\n`);
 }
 
+/** Imports listed by `info` (the latest first). */
+export const INFO_IMPORTS = 5;
+
+/** The latest imports, newest first: when, file, what it added. */
+export function printImports(imports: ImportRecord[], max = INFO_IMPORTS): void {
+  if (imports.length === 0) return;
+  const latest = imports.slice(-max).reverse();
+  process.stdout.write(`  last import${latest.length > 1 ? 's' : ''}${imports.length > latest.length ? ` (${latest.length} of ${imports.length})` : ''}:\n`);
+  for (const r of latest) {
+    const changes = [`${r.readingsAdded} readings added`];
+    if (r.readingsReplaced) changes.push(`${r.readingsReplaced} replaced`);
+    if (r.readingsSkipped) changes.push(`${r.readingsSkipped} kept as they were`);
+    if (r.sensorsAdded) changes.push(`${r.sensorsAdded} new sensor${r.sensorsAdded > 1 ? 's' : ''}`);
+    // to the second: the milliseconds of an import time are noise here
+    process.stdout.write(`    #${r.id}  ${formatTime(Math.floor(r.importedAt / 1000) * 1000)}  ${r.fileName}: ${changes.join(', ')}\n`);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('info')
-    .description('summary of a project: sensors, readings, time span, CRS, reference map, runs')
+    .description('summary of a project: sensors, readings, time span, CRS, reference map, runs, last imports')
     .requiredOption('--project <file>', 'project file')
     .option('--json', 'machine-readable output')
     .addHelpText('after', '\nExample:\n  emfmap info --project lille.emfmap --json\n')
@@ -53,6 +72,7 @@ export function register(program: Command): void {
           printJson({
             ...s,
             referenceMap: ref ? { name: ref.name, grid: ref.grid, synthetic: ref.synthetic, description: ref.description } : null,
+            imports: await svc.imports(),
           });
         } else {
           printSummary(s);
@@ -64,6 +84,7 @@ export function register(program: Command): void {
               );
             }
           }
+          printImports(await svc.imports());
         }
       } finally {
         svc.close();

@@ -197,7 +197,12 @@ export function reportHtml(input: ReportInput): string {
   }
 
   // comparison: cross-validation metrics from the runs that have them, else the run list with timings
-  const metricRows = input.runs.flatMap(metricsRows);
+  // grouped by validation (cross-validation schemes first, the reference map last), best RMSE first: a saved
+  // `compare` stores one run per method with metrics.<scheme> and metrics.truth, so this reads as its table
+  const schemeRank = (k: string) => (schemeLabel(k) === 'reference map' ? 1 : 0);
+  const metricRows = input.runs
+    .flatMap(metricsRows)
+    .sort((a, b) => schemeRank(a.scheme) - schemeRank(b.scheme) || (a.scheme < b.scheme ? -1 : a.scheme > b.scheme ? 1 : 0) || a.rmse - b.rmse);
   let comparison: string;
   if (metricRows.length) {
     comparison = `<h2>Comparison of methods</h2>${table(

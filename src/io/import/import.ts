@@ -214,6 +214,7 @@ export async function importReadings(store: ProjectStore, req: ImportRequest, ct
     decimalComma: parsed.decimalComma,
     columns: [...parsed.columns, ...(sensorsFile?.columns ?? []).map((c) => ({ ...c, name: `${sensorsLabel}: ${c.name}` }))],
     crs: coordsProjected ? (importCrs ?? '') : parsed.coords === 'wgs84' || sensorsFile?.coords === 'wgs84' ? WGS84 : meta.crs,
+    ...(pos.crsChosen ? { projectCrs: pos.projectCrs } : {}),
     unit: parsed.unit,
     timezone: zone.name,
     sensors: new Set([...parsed.sensors.keys(), ...(sensorsFile?.sensors.keys() ?? [])]).size,

@@ -120,7 +120,7 @@ export class ReluSketch {
     // caps: the exact dimension of each tensor power (beyond it more coordinates add nothing)
     const capPow = (base: number, l: number) => (l === 0 ? Number.MAX_SAFE_INTEGER : Math.min(Number.MAX_SAFE_INTEGER, nextPow2(base) ** l));
     const sigmaBlocks = allocate(opts.sigmaOut, Array.from(a1), Array.from(a1, (_, l) => (l === 0 ? Number.MAX_SAFE_INTEGER : capPow(d, l))));
-    const thetaBlocks = dT > 0 ? allocate(opts.thetaOut, Array.from(a0), Array.from(a0, (_, l) => (l === 0 ? nextPow2(dT) : capPow(d, l) * nextPow2(dT)))) : a0.map(() => 0);
+    const thetaBlocks = dT > 0 ? allocate(opts.thetaOut, Array.from(a0), Array.from(a0, (_, l) => (l === 0 ? nextPow2(dT) : capPow(d, l) * nextPow2(dT)))) : Array.from(a0, () => 0);
     // chain dims: z_l must be at least as wide as the blocks that read it and as the next level
     const L = Math.max(...sigmaBlocks.map((k, l) => (k > 0 ? l : 0)), ...thetaBlocks.map((k, l) => (k > 0 ? l : 0)));
     const chain = new Array<number>(q + 1).fill(0);
