@@ -159,14 +159,14 @@ export async function cntkObservationKernel(
   let cached = true;
   if (sessionCache?.key !== key) {
     cached = false;
-    const entry = { key, session: cntkSession(prior, kopts, ctx) };
+    const entry = { key, session: cntkSession(prior, kopts, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0, 0.8) }) };
     sessionCache = entry;
     entry.session.catch(() => {
       if (sessionCache === entry) sessionCache = null; // cancelled or failed: do not keep it
     });
   }
   const s = await sessionCache!.session;
-  const r = await s.rows(pobs.cell, ctx);
+  const r = await s.rows(pobs.cell, { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0.8, 1) });
   const rows: CntkRows = { rows: pobs.cell, ntkRows: r.ntkRows, nngpRows: r.nngpRows, ntkDiag: s.ntkDiag, nngpDiag: s.nngpDiag, height: s.height, width: s.width, backend: s.backend, seconds: (performance.now() - t0) / 1000 };
   return { prior, padded, rows, cells: pobs.cell, cached };
 }

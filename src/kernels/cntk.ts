@@ -12,7 +12,7 @@
 // Results report the backend: "js" or the tfjs backend name.
 
 import { UserError } from '../domain/errors.ts';
-import type { RunContext } from '../domain/run.ts';
+import { subProgress, type RunContext } from '../domain/run.ts';
 import { checkArchGrid, toLayers, type Layer } from './arch.ts';
 import { jsKernelSession, type Arr, type Precision } from './cntk-js.ts';
 import type { Prior } from './lip.ts';
@@ -205,7 +205,8 @@ export async function cntkRows(prior: Prior, opts: CntkOptions, rows: Int32Array
   const layers = checkKernelInputs(prior, opts);
   checkPixels(rows, prior);
   const t0 = performance.now();
-  const s = await session(prior, opts, layers, ctx);
-  const r = await s.rows(rows, ctx);
+  // progress: the head is most of the work; the rows follow
+  const s = await session(prior, opts, layers, { signal: ctx?.signal, onProgress: subProgress(ctx?.onProgress, 0, 0.8) });
+  const r = await s.rows(rows, { signal: ctx?.signal, onProgress: subProgress(ctx?.onProgress, 0.8, 1) });
   return { rows, ntkRows: r.ntkRows, nngpRows: r.nngpRows, ntkDiag: s.ntkDiag, nngpDiag: s.nngpDiag, height: s.height, width: s.width, backend: s.backend, seconds: (performance.now() - t0) / 1000 };
 }

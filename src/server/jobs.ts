@@ -10,6 +10,7 @@ import { encodeWire, errorToWire, type Envelope } from '../service/wire.ts';
 /** Finished jobs are kept this long for a subscriber that connects late. */
 const KEEP_MS = 5 * 60_000;
 const HEARTBEAT_MS = 15_000;
+const PROGRESS_MS = 50;
 
 export interface Job {
   id: string;
@@ -36,16 +37,31 @@ export class JobTable {
     const id = crypto.randomBytes(12).toString('base64url');
     const job: Job = { id, method, controller: new AbortController(), progress: null, done: null, subscribers: new Set(), finishedAt: null };
     this.jobs.set(id, job);
+    // at most one progress event per PROGRESS_MS (the latest wins); the page redraws no faster anyway
+    let last = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const send = () => {
+      timer = null;
+      last = Date.now();
+      if (job.progress && !job.done) this.broadcast(job, 'progress', JSON.stringify(encodeWire(job.progress)));
+    };
     const onProgress = (p: Progress) => {
       job.progress = p;
-      this.broadcast(job, 'progress', JSON.stringify(encodeWire(p)));
+      if (timer) return;
+      const wait = PROGRESS_MS - (Date.now() - last);
+      if (wait <= 0) send();
+      else timer = setTimeout(send, wait);
+    };
+    const end = (env: Envelope<unknown>) => {
+      if (timer) clearTimeout(timer);
+      this.finish(job, env);
     };
     run(job.controller.signal, onProgress).then(
       (value) => {
         onDone?.(value);
-        this.finish(job, { ok: true, value: encodeWire(value) });
+        end({ ok: true, value: encodeWire(value) });
       },
-      (err) => this.finish(job, { ok: false, error: errorToWire(err) }),
+      (err) => end({ ok: false, error: errorToWire(err) }),
     );
     return id;
   }

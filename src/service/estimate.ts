@@ -326,9 +326,8 @@ export async function runCompare(store: ProjectStore, req: CompareRequest, ctx: 
   throwIfCancelled(ctx.signal);
   const toSave = done.filter((d) => d.pending !== null);
   if (toSave.length > 0) {
-    store.transaction(() => {
-      for (const d of toSave) d.row.runId = store.saveRun(d.pending!.run, [d.pending!.map]);
-    });
+    const ids = store.transaction(() => toSave.map((d) => store.saveRun(d.pending!.run, [d.pending!.map])));
+    toSave.forEach((d, i) => (d.row.runId = ids[i])); // only once committed
   }
   const rows = done.map((d) => d.row);
   const key = (r: CompareRow) => (cv.kind === 'none' ? r.truthRmse : r.rmse);

@@ -438,9 +438,9 @@ export async function topEigenpairs(K: Float32Array, s: number, k: number, opts:
       throwIfCancelled(opts.signal);
       const Z = tf.matMul(Kt, Q) as tfTypes.Tensor2D;
       Q.dispose();
-      // One shifted Cholesky-QR pass is enough between iterations (the next product re-mixes the basis);
-      // the last iteration gets the second pass that makes Q orthonormal for Rayleigh–Ritz.
-      Q = orthonormalize(tf, Z, rand, it === iterations - 1 ? 2 : 1);
+      // Two passes every iteration: with a single (shifted) pass the small directions of the basis carry
+      // the shift's error into the next product, and the Ritz residuals of the tail grow (fewer usable q).
+      Q = orthonormalize(tf, Z, rand);
       await yieldToLoop();
     }
     // Rayleigh–Ritz: B = Qᵀ K Q (kk×kk), B = W Θ Wᵀ, eigenvectors Q W.

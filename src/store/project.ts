@@ -307,10 +307,22 @@ class SqliteProject implements ProjectStore {
   sensorStats(): Array<{ id: string; readings: number; latest: number | null; latestTime: number | null }> {
     const counts = this.db.prepare('SELECT sensor, count(*) AS n FROM readings GROUP BY sensor').raw().all() as Array<[number, number]>;
     // SQLite returns the bare column `value` from the row holding max(time)
-    const latest = this.db
-      .prepare("SELECT sensor, max(time) AS t, value FROM readings WHERE band = '' GROUP BY sensor")
-      .raw()
-      .all() as Array<[number, number | null, number]>;
+    const latest = this.hasBandReadings({})
+      ? // per-band readings: the latest time of any reading, its total-field reading or else its bands combined
+        (this.db
+          .prepare(
+            `WITH m AS (SELECT sensor, max(time) AS t FROM readings GROUP BY sensor)
+             SELECT m.sensor, m.t, coalesce(
+               (SELECT x.value FROM readings x WHERE x.sensor = m.sensor AND x.band = '' AND x.time IS m.t),
+               (SELECT sqrt(sum(y.value * y.value)) FROM readings y WHERE y.sensor = m.sensor AND y.band <> '' AND y.time IS m.t))
+             FROM m`,
+          )
+          .raw()
+          .all() as Array<[number, number | null, number]>)
+      : (this.db
+          .prepare("SELECT sensor, max(time) AS t, value FROM readings WHERE band = '' GROUP BY sensor")
+          .raw()
+          .all() as Array<[number, number | null, number]>);
     const n = new Map(counts.map(([s, c]) => [s, c]));
     const l = new Map(latest.map(([s, t, v]) => [s, { t, v }]));
     const sensors = this.db.prepare('SELECT sid, id FROM sensors ORDER BY id').raw().all() as Array<[number, string]>;
@@ -457,7 +469,11 @@ class SqliteProject implements ProjectStore {
   private scanHint(q: ReadingQuery): string {
     if (q.sensorIds && q.sensorIds.length > 0) return '';
     if ((q.from ?? null) === null && (q.to ?? null) === null) return 'NOT INDEXED';
-    const span = this.db.prepare('SELECT min(time), max(time) FROM readings').raw().get() as [number | null, number | null];
+    // two statements: SQLite answers a lone min() or max() from the time index, but min() and max() together scan the table
+    const span = [
+      this.db.prepare('SELECT min(time) FROM readings').pluck().get() as number | null,
+      this.db.prepare('SELECT max(time) FROM readings').pluck().get() as number | null,
+    ];
     if (span[0] === null || span[1] === null) return '';
     const lo = Math.max(q.from ?? -Infinity, span[0]);
     const hi = Math.min(q.to ?? Infinity, span[1] + 1);

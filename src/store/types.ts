@@ -86,7 +86,10 @@ export interface ProjectStore {
   scanReadings(q: ReadingQuery, fn: (sensorId: string, time: number | null, value: number) => void): void;
   /** Per-sensor count, mean, max and latest value (latest time; a snapshot counts as oldest) of readings matching q, in SQL. */
   aggregateReadings(q: ReadingQuery): Array<{ id: string; n: number; mean: number; max: number; last: number }>;
-  /** Per-sensor reading count and latest reading (total field, i.e. band null, when there is one). */
+  /**
+   * Per-sensor reading count and latest value: the total field at the sensor's latest reading time — its
+   * total-field reading, or else its per-band readings at that time combined by power, √(Σ E_band²).
+   */
   sensorStats(): Array<{ id: string; readings: number; latest: number | null; latestTime: number | null }>;
   /** Distinct timestamps of readings in a window (sorted), for time-resolved maps. */
   readingTimes(q?: ReadingQuery): number[];

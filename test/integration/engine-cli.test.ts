@@ -239,7 +239,11 @@ describe('emfmap compare', () => {
     const id = Number(/saved as run (\d+) \(idw\), labelled "compare loo"/.exec(human.out)?.[1]);
     const after = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
     expect(after).toHaveLength(runsBefore.length + 1);
-    expect(after.find((x: { id: number }) => x.id === id)).toMatchObject({ method: 'idw', label: 'compare loo' });
+    const savedLoo = after.find((x: { id: number }) => x.id === id);
+    expect(savedLoo).toMatchObject({ method: 'idw', label: 'compare loo' });
+    // `runs` shows a saved comparison's cross-validated RMSE with its scheme
+    const listed = (await inProc(['runs', '--project', project])).out.split('\n').find((l) => l.startsWith(`${id} `))!;
+    expect(listed).toContain(`${Number(savedLoo.metrics.loo.rmse.toPrecision(4))} (loo)`);
     const bad = await inProc(['compare', '--project', project, '--methods', 'idw,zzz']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/unknown method "zzz"/);

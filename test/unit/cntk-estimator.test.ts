@@ -227,6 +227,18 @@ describe('cntk estimator', () => {
     for (let i = 0; i < a.values.length; i++) expect(a.values[i]).toBe(b.values[i]);
   });
 
+  it('reports monotone progress through kernel, rows and solve', async () => {
+    const { obs } = volcanoObs(30, 16, 12, 9);
+    clearCntkKernelCache();
+    const fr: number[] = [];
+    await cntk.prepare(obs, params({ lip: 'mask,x,y,const' }), { onProgress: (p) => p.fraction !== undefined && fr.push(p.fraction) });
+    clearCntkKernelCache();
+    await cntk.prepare(obs, params(), { onProgress: (p) => p.fraction !== undefined && fr.push(p.fraction + 1) });
+    expect(fr.length).toBeGreaterThan(6);
+    for (let i = 1; i < fr.length; i++) expect(fr[i]).toBeGreaterThanOrEqual(fr[i - 1] - 1e-9);
+    expect(fr[fr.length - 1]).toBe(2);
+  });
+
   it('rejects bad input and can be cancelled', async () => {
     const { obs } = volcanoObs(20, 16, 12, 7);
     const empty = subsetObservations(obs, []);

@@ -204,6 +204,16 @@ describe('per-band readings (test/fixtures/import/bands.csv)', () => {
     expect(byId(selectSensorValues(bands, { agg: 'max', band: 'UMTS2100' }))).toEqual({ B2: 0.6 });
   });
 
+  it("a sensor's latest value (sensors list) is the total at its latest time, combined from bands where needed", () => {
+    const st = Object.fromEntries(bands.sensorStats().map((r) => [r.id, r]));
+    const at = (h: number) => Date.UTC(2024, 2, 1, h);
+    expect(st.B1).toMatchObject({ readings: 6, latestTime: at(14), latest: expect.closeTo(1.3, 12) });
+    expect(st.B2).toMatchObject({ readings: 6, latestTime: at(12), latest: expect.closeTo(0.3, 12) });
+    expect(st.T1).toMatchObject({ readings: 5, latestTime: at(12), latest: expect.closeTo(1, 12) });
+    expect(st.Q1).toMatchObject({ latestTime: at(14), latest: 0.7 });
+    expect(st.D1).toMatchObject({ readings: 1, latestTime: at(10), latest: 0.5 });
+  });
+
   it('snapshot readings (no time) combine per sensor too', () => {
     bands.insertReadings(
       [

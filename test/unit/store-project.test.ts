@@ -158,10 +158,11 @@ describe('readings and the duplicate rule', () => {
     expect(s.readings({ sensorIds: ['B'] }).length).toBe(2);
     expect(s.readings({ limit: 2 }).length).toBe(2);
     const stats = s.sensorStats();
-    // latest total-field reading: B's LTE reading at t=30 is a band, not the total field
+    // latest value = the total field at the latest time; B has no total at t=30, so its bands there are
+    // combined by power (one band: √(6²) = 6), as selections do (test/unit/select.test.ts)
     expect(stats).toEqual([
       { id: 'A', readings: 3, latest: 3, latestTime: 20 },
-      { id: 'B', readings: 2, latest: 5, latestTime: 10 },
+      { id: 'B', readings: 2, latest: 6, latestTime: 30 },
     ]);
     expect(s.counts()).toMatchObject({ sensors: 2, readings: 5, timeFrom: 0, timeTo: 30 });
     s.close();

@@ -28,6 +28,8 @@ interface PredictCliOptions {
   from?: string;
   to?: string;
   agg?: string;
+  band?: string;
+  quality?: string;
   param?: string[];
   json?: boolean;
 }
@@ -48,6 +50,8 @@ export function register(program: Command): void {
     .option('--from <time>', 'start of the time window (ISO 8601), inclusive')
     .option('--to <time>', 'end of the time window, exclusive')
     .option('--agg <how>', 'per-sensor aggregation over the window: mean, median, max, p95, last', 'mean')
+    .option('--band <name>', 'one frequency band; default: the total field (per-band readings combined by power)')
+    .option('--quality <which>', 'good (readings with quality flag 0 only) or all', 'good')
     .option('--param <key=value>', 'method parameter (repeatable)', collect, [])
     .option('--json', 'print a JSON summary')
     .addHelpText(

@@ -42,6 +42,9 @@ async function runs(o: RunsCliOptions): Promise<void> {
     }
     const rows = list.map((r) => {
       const truth = (r.metrics as { truth?: { rmse: number } }).truth;
+      // a saved comparison keeps its cross-validation metrics under the scheme's key (loo, kfold:10, blocks:5)
+      const cvKey = Object.keys(r.metrics).find((k) => /^(loo|kfold:\d+|blocks:\d+)$/.test(k));
+      const cv = cvKey ? (r.metrics[cvKey] as { rmse: number | null }) : null;
       return {
         id: r.id,
         created: new Date(r.createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -51,6 +54,7 @@ async function runs(o: RunsCliOptions): Promise<void> {
         agg: r.selection.agg,
         seconds: Math.round(r.timings.total * 1000) / 1000,
         backend: r.backend,
+        cvRmse: cv ? `${cv.rmse === null ? '—' : Number(cv.rmse.toPrecision(4))} (${cvKey})` : null,
         truthRmse: truth ? truth.rmse : null,
         label: r.label || '',
       };

@@ -185,6 +185,8 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
   try {
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
+      const tl = performance.now();
+      const logged = log.length;
       const inTail = i >= split;
       const { sigma, theta } = state;
       if (layer.kind === 'conv') {
@@ -274,6 +276,7 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
         replace({ sigma: new UpMap(tf, sigma), theta: theta ? new UpMap(tf, theta) : null });
         log.push(`up exact${inTail ? ' (tail, virtual)' : ''} at ${state.sigma.width}×${state.sigma.height}`);
       }
+      if (log.length > logged) log[log.length - 1] += ` (${((performance.now() - tl) / 1000).toFixed(2)} s)`;
       await tick('features');
     }
   } catch (e) {

@@ -117,10 +117,13 @@ export class ReluSketch {
     const a0 = fitArcCos('k0', q).coef;
     const d = opts.inDim;
     const dT = opts.thetaDim;
-    // caps: the exact dimension of each tensor power (beyond it more coordinates add nothing)
-    const capPow = (base: number, l: number) => (l === 0 ? Number.MAX_SAFE_INTEGER : Math.min(Number.MAX_SAFE_INTEGER, nextPow2(base) ** l));
-    const sigmaBlocks = allocate(opts.sigmaOut, Array.from(a1), Array.from(a1, (_, l) => (l === 0 ? Number.MAX_SAFE_INTEGER : capPow(d, l))));
-    const thetaBlocks = dT > 0 ? allocate(opts.thetaOut, Array.from(a0), Array.from(a0, (_, l) => (l === 0 ? nextPow2(dT) : capPow(d, l) * nextPow2(dT)))) : Array.from(a0, () => 0);
+    // No caps at the exact dimension of a tensor power: even an exactly representable block (u of a
+    // 28-dimensional first layer) must be spread over a share of the m coordinates proportional to its
+    // weight, or the next layer's sign convolution sees a few heavy coordinates whose cross terms do not
+    // average out (a variance floor independent of m). The stacked SRHT stays exact when d ≤ k.
+    const none = () => Number.MAX_SAFE_INTEGER;
+    const sigmaBlocks = allocate(opts.sigmaOut, Array.from(a1), Array.from(a1, none));
+    const thetaBlocks = dT > 0 ? allocate(opts.thetaOut, Array.from(a0), Array.from(a0, none)) : Array.from(a0, () => 0);
     // chain dims: z_l must be at least as wide as the blocks that read it and as the next level
     const L = Math.max(...sigmaBlocks.map((k, l) => (k > 0 ? l : 0)), ...thetaBlocks.map((k, l) => (k > 0 ? l : 0)));
     const chain = new Array<number>(q + 1).fill(0);
