@@ -165,11 +165,27 @@ export class MapController {
     this.fillLayer(this.extra, points, 'sensors', 7, 'residual-marker');
   }
 
+  /** Markers by layer, so that a recolouring (new ramp, new run) restyles them instead of rebuilding them. */
+  private built = new Map<L.LayerGroup, { key: string; markers: Array<{ m: L.CircleMarker; spec: { current: MarkerSpec } }> }>();
+
   private fillLayer(layer: L.LayerGroup, points: MarkerSpec[], pane: string, defRadius: number, className: string): void {
+    const shown = points.filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lng));
+    const key = shown.map((p) => `${p.id ?? ''}@${p.lat},${p.lng}`).join('|');
+    const prev = this.built.get(layer);
+    if (prev && prev.key === key) {
+      shown.forEach((p, i) => {
+        const { m, spec } = prev.markers[i];
+        spec.current = p;
+        m.setStyle({ fillColor: p.colour });
+        m.setRadius(p.radius ?? defRadius);
+        m.setTooltipContent(textElement(p.title));
+      });
+      return;
+    }
     layer.clearLayers();
-    const renderer = points.length > 3000 ? this.canvasRenderer : this.svgRenderer;
-    for (const p of points) {
-      if (!Number.isFinite(p.lat) || !Number.isFinite(p.lng)) continue;
+    const renderer = shown.length > 3000 ? this.canvasRenderer : this.svgRenderer;
+    const markers: Array<{ m: L.CircleMarker; spec: { current: MarkerSpec } }> = [];
+    for (const p of shown) {
       const m = L.circleMarker([p.lat, p.lng], {
         radius: p.radius ?? defRadius,
         color: '#1b1b1b',
@@ -180,14 +196,16 @@ export class MapController {
         renderer,
         className,
       });
+      const spec = { current: p };
       m.bindTooltip(textElement(p.title));
       if (p.popup) {
         // one holder per marker, filled each time the popup opens (the content is fetched then)
-        const build = p.popup;
         const holder = document.createElement('div');
         m.bindPopup(holder, { minWidth: 320, maxWidth: 420 });
         let opened = 0;
         m.on('popupopen', () => {
+          const build = spec.current.popup;
+          if (!build) return;
           const my = ++opened;
           holder.className = 'popup-loading';
           holder.textContent = 'loading…';
@@ -205,7 +223,9 @@ export class MapController {
         });
       }
       layer.addLayer(m);
+      markers.push({ m, spec });
     }
+    this.built.set(layer, { key, markers });
   }
 
   private pendingFit: L.LatLngBounds | null = null;
