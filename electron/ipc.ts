@@ -9,18 +9,10 @@ import type { Invoker } from '../src/server/invoker.ts';
 import type { JobContext } from '../src/service/api.ts';
 import type { FileFilter, ShellCalls, ShellMethod } from './bridge.ts';
 import { isTrustedSender } from './security.ts';
+import { IPC } from './ipc-channels.ts';
 
 /** IPC channel names (the preload uses the same constants). */
-export const IPC = {
-  call: 'emfmap:call',
-  job: 'emfmap:job',
-  cancel: 'emfmap:cancel',
-  progress: 'emfmap:progress',
-  host: 'emfmap:host',
-  shell: 'emfmap:shell',
-  menu: 'emfmap:menu',
-  computeStatus: 'emfmap:compute-status',
-} as const;
+export { IPC };
 
 const fileFilters = opt(arr(obj({ name: str(200), extensions: arr(str(20), 50) }), 20));
 

@@ -5,18 +5,8 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { BridgeEvents, EmfmapBridge } from './bridge.ts';
 import type { Progress } from '../src/domain/run.ts';
-
-// channel names duplicated from ipc.ts on purpose: a sandboxed preload can only require 'electron'
-const IPC = {
-  call: 'emfmap:call',
-  job: 'emfmap:job',
-  cancel: 'emfmap:cancel',
-  progress: 'emfmap:progress',
-  host: 'emfmap:host',
-  shell: 'emfmap:shell',
-  menu: 'emfmap:menu',
-  computeStatus: 'emfmap:compute-status',
-} as const;
+// dependency-free, so the bundle inlines it (a sandboxed preload can only require 'electron')
+import { IPC } from './ipc-channels.ts';
 
 const progressListeners = new Map<string, (p: Progress) => void>();
 ipcRenderer.on(IPC.progress, (_e: IpcRendererEvent, jobId: string, p: Progress) => progressListeners.get(jobId)?.(p));

@@ -28,7 +28,8 @@ export function printJson(value: unknown): void {
 
 /**
  * A RunContext for CLI jobs: a single updating progress line on stderr when it is a terminal, and Ctrl-C
- * cancels the job cleanly (first press aborts; a second press exits at once).
+ * cancels the job cleanly (first press aborts; a second press exits at once). `done()` may be called more
+ * than once (after the job, and again in a `finally`): only the first call does anything.
  */
 export function cliJobContext(opts: { quiet?: boolean } = {}): RunContext & { done(): void } {
   const controller = new AbortController();
@@ -43,6 +44,7 @@ export function cliJobContext(opts: { quiet?: boolean } = {}): RunContext & { do
   const tty = process.stderr.isTTY && !opts.quiet;
   let last = 0;
   let shown = false;
+  let finished = false;
   const onProgress = (p: Progress) => {
     if (!tty) return;
     const now = Date.now();
@@ -55,6 +57,8 @@ export function cliJobContext(opts: { quiet?: boolean } = {}): RunContext & { do
     signal: controller.signal,
     onProgress,
     done() {
+      if (finished) return;
+      finished = true;
       process.off('SIGINT', onSigint);
       if (shown) process.stderr.write('\r\x1b[K');
     },

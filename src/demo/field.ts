@@ -1,12 +1,13 @@
 // Electric field of the scene at a set of points: for every site, the power density summed over its
 // sectors and carriers at full load (antenna pattern × path loss × shadowing), kept per site so that the
 // traffic load of each site can scale it over time. Total field: E = √(Σ_sites share_s(t) · E_s²), i.e.
-// sources add by power.
+// sources add by power. The path loss is graded by the number of building screens on the ray (los.ts,
+// pathloss.ts), and so is the shadowing σ: σ_LOS + (σ_NLOS - σ_LOS)·nlosFraction(screens).
 
 import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
 import { patternDb } from './antenna.ts';
 import { toCity } from './layout.ts';
-import { C, Z0, dbmToW, pathLossDb, umaInverseLoss } from './pathloss.ts';
+import { C, Z0, dbmToW, nlosFraction, pathLossDb, umaInverseLoss } from './pathloss.ts';
 import type { Scene } from './scene.ts';
 import { sampleShadow } from './shadowing.ts';
 
@@ -23,6 +24,8 @@ export interface SiteFields {
   e2: Float64Array[];
   /** Per site: 1 where the site is in line of sight of the point. */
   los: Uint8Array[];
+  /** Per site: number of building screens on the ray (0 = line of sight; capped at 255). */
+  screens: Uint8Array[];
 }
 
 export function pointsOf(x: ArrayLike<number>, y: ArrayLike<number>, h: number | ArrayLike<number>): Points {
@@ -43,6 +46,7 @@ export async function computeSiteFields(scene: Scene, pts: Points, ctx: RunConte
   const ns = scene.sites.length;
   const e2 = scene.sites.map(() => new Float64Array(n));
   const los = scene.sites.map(() => new Uint8Array(n));
+  const screens = scene.sites.map(() => new Uint8Array(n));
   const useShadow = opts.shadowing !== false && scene.shadowing.fields !== null;
   const frame = scene.layout.frame;
   // per-site constants: distinct frequencies (path loss computed once per frequency), carrier weights
@@ -81,10 +85,11 @@ export async function computeSiteFields(scene: Scene, pts: Points, ctx: RunConte
         const d2 = Math.sqrt(dx * dx + dy * dy);
         const dz = site.height - h;
         const d3 = Math.sqrt(d2 * d2 + dz * dz);
-        const isLos = !scene.index.blocked(u, v, h, siteUV[s][0], siteUV[s][1], site.height);
+        const nScreens = scene.index.screens(u, v, h, siteUV[s][0], siteUV[s][1], site.height);
+        const nlos = nlosFraction(nScreens);
         const sc = siteConst[s];
-        if (uma) umaInverseLoss(d2, d3, site.height, h, sc.fGHz, isLos, invLoss);
-        else for (let f = 0; f < sc.fGHz.length; f++) invLoss[f] = Math.exp(-DB * pathLossDb(scene.model, d2, d3, site.height, h, sc.fGHz[f], isLos));
+        if (uma) umaInverseLoss(d2, d3, site.height, h, sc.fGHz, nlos, invLoss);
+        else for (let f = 0; f < sc.fGHz.length; f++) invLoss[f] = Math.exp(-DB * pathLossDb(scene.model, d2, d3, site.height, h, sc.fGHz[f], nlos));
         const az = Math.atan2(dx, dy) * DEG;
         const theta = Math.atan2(dz, d2) * DEG;
         // S = Σ_installations (Σ_sectors g) · Σ_carriers EIRP·(4π/λ²)/L  (each sector radiates its operator's carriers)
@@ -102,16 +107,18 @@ export async function computeSiteFields(scene: Scene, pts: Points, ctx: RunConte
         let shadowDb = 0;
         if (useShadow) {
           const z = sampleShadow(scene.shadowing.fields![s], x, y);
-          shadowDb = z * (isLos ? scene.shadowing.sigmaLosDb : scene.shadowing.sigmaNlosDb);
+          const { sigmaLosDb, sigmaNlosDb } = scene.shadowing;
+          shadowDb = z * (sigmaLosDb + (sigmaNlosDb - sigmaLosDb) * nlos);
         }
         e2[s][i] = sum * Math.exp(-DB * shadowDb) * Z0;
-        los[s][i] = isLos ? 1 : 0;
+        los[s][i] = nScreens === 0 ? 1 : 0;
+        screens[s][i] = Math.min(255, nScreens);
       }
     }
     ctx.onProgress?.({ stage: 'field', fraction: end / n, message: `${end}/${n} points` });
     if (end < n) await yieldToLoop();
   }
-  return { n, e2, los };
+  return { n, e2, los, screens };
 }
 
 /**

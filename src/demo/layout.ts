@@ -1,12 +1,15 @@
 // Procedural street layout of the synthetic district: an irregular rectangular street grid, rotated
 // against north like many European districts, with perimeter blocks (buildings lining each block,
 // courtyards inside, the odd square with no buildings), as in Lille's dense 19th-century quarters.
+// Building heights follow a smooth district-scale trend (quarters of low houses next to quarters of
+// taller blocks), which gives the radio field structure at the scale of a few hundred metres.
 //
 // Geometry lives in a "city frame" (u along one street direction, v along the other, metres, centred on
 // the scene centre) so every building is an axis-aligned rectangle there: line-of-sight tests become
 // cheap slab tests. The frame is rotated by `angle` from the project CRS (x east, y north).
 
 import type { Rng } from './prng.ts';
+import { correlatedField, sampleShadow, type ShadowField } from './shadowing.ts';
 
 export interface CityFrame {
   /** Rotation of the u axis from the CRS x axis, radians (counter-clockwise). */
@@ -48,12 +51,22 @@ export interface Street {
   width: number;
 }
 
+/** An axis-aligned rectangle in the city frame. */
+export interface Rect {
+  u0: number;
+  v0: number;
+  u1: number;
+  v1: number;
+}
+
 export interface CityLayout {
   frame: CityFrame;
   /** Half-size of the square (city frame) that was filled with blocks, metres. */
   extent: number;
   streets: Street[];
   buildings: Buildings;
+  /** Blocks left open as public squares (no buildings), between their streets' edges. */
+  squares: Rect[];
 }
 
 export interface LayoutParams {
@@ -61,7 +74,15 @@ export interface LayoutParams {
   extent: number;
   /** Rotation of the street grid, degrees. */
   angleDeg: number;
+  /**
+   * District-scale height trend: a block's storey count is multiplied by exp(sigma·Z) with Z a smooth
+   * unit-variance random field of correlation distance `corrDist` metres (sigma 0: no trend).
+   */
+  heightTrend?: { sigma: number; corrDist: number };
 }
+
+/** Storey counts after the height trend stay within these bounds. */
+export const STOREYS: [number, number] = [2, 12];
 
 export function buildingsFromRects(rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }>): Buildings {
   const n = rects.length;
@@ -97,9 +118,13 @@ function streetLines(rng: Rng, extent: number): Array<{ at: number; width: numbe
   return lines;
 }
 
-/** Storey count → height: 3 m a storey plus a roof, most 3–8 storeys, a few tall ones. */
-function buildingHeight(rng: Rng): number {
-  const storeys = rng.chance(0.06) ? rng.int(9, 11) : rng.int(3, 8);
+/**
+ * Storey count → height: 3 m a storey plus a roof, most 3–8 storeys, a few tall ones, scaled by the
+ * quarter's factor (1 without a trend) and kept within STOREYS.
+ */
+function buildingHeight(rng: Rng, factor: number): number {
+  const base = rng.chance(0.06) ? rng.int(9, 11) : rng.int(3, 8);
+  const storeys = Math.min(STOREYS[1], Math.max(STOREYS[0], Math.round(base * factor)));
   return Math.round((storeys * 3 + rng.uniform(1, 3)) * 10) / 10;
 }
 
@@ -117,27 +142,27 @@ function lots(rng: Rng, length: number): Array<[number, number]> {
   return out;
 }
 
-/** Perimeter-block buildings of one block [u0,u1]×[v0,v1] (street edges), appended to rects. */
-function fillBlock(rng: Rng, u0: number, v0: number, u1: number, v1: number, rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }>): void {
+/** Perimeter-block buildings of one block [u0,u1]×[v0,v1] (street edges), appended to rects; heights ×factor. */
+function fillBlock(rng: Rng, u0: number, v0: number, u1: number, v1: number, factor: number, rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }>): void {
   const wu = u1 - u0;
   const wv = v1 - v0;
   if (wu < 20 || wv < 20) return;
   const depth = Math.min(rng.uniform(10, 16), wu / 2 - 2, wv / 2 - 2);
   // south and north rows span the full block width
   for (const [a, b] of lots(rng, wu)) {
-    rects.push({ u0: u0 + a, v0, u1: u0 + b, v1: v0 + depth, h: buildingHeight(rng) });
+    rects.push({ u0: u0 + a, v0, u1: u0 + b, v1: v0 + depth, h: buildingHeight(rng, factor) });
   }
   for (const [a, b] of lots(rng, wu)) {
-    rects.push({ u0: u0 + a, v0: v1 - depth, u1: u0 + b, v1, h: buildingHeight(rng) });
+    rects.push({ u0: u0 + a, v0: v1 - depth, u1: u0 + b, v1, h: buildingHeight(rng, factor) });
   }
   // west and east rows between them
   const inner = wv - 2 * depth;
   if (inner > 8) {
     for (const [a, b] of lots(rng, inner)) {
-      rects.push({ u0, v0: v0 + depth + a, u1: u0 + depth, v1: v0 + depth + b, h: buildingHeight(rng) });
+      rects.push({ u0, v0: v0 + depth + a, u1: u0 + depth, v1: v0 + depth + b, h: buildingHeight(rng, factor) });
     }
     for (const [a, b] of lots(rng, inner)) {
-      rects.push({ u0: u1 - depth, v0: v0 + depth + a, u1, v1: v0 + depth + b, h: buildingHeight(rng) });
+      rects.push({ u0: u1 - depth, v0: v0 + depth + a, u1, v1: v0 + depth + b, h: buildingHeight(rng, factor) });
     }
   }
   // a low workshop or extension in some courtyards
@@ -161,6 +186,12 @@ export function generateLayout(rng: Rng, p: LayoutParams): CityLayout {
     ...vLines.map((l, i) => ({ name: `Rue ${i + 1}`, axis: 'u' as const, at: l.at, width: l.width })),
   ];
   const rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }> = [];
+  const squares: Rect[] = [];
+  const trend = p.heightTrend && p.heightTrend.sigma > 0 ? p.heightTrend : null;
+  // the trend field lives on a 20 m lattice over the generated square (a block samples it at its centre)
+  const quarters: ShadowField | null = trend
+    ? correlatedField(rng.fork('quarters'), -p.extent - 50, -p.extent - 50, p.extent + 50, p.extent + 50, 20, trend.corrDist)
+    : null;
   const brng = rng.fork('blocks');
   for (let i = 0; i + 1 < uLines.length; i++) {
     const bu0 = uLines[i].at + uLines[i].width / 2;
@@ -171,12 +202,16 @@ export function generateLayout(rng: Rng, p: LayoutParams): CityLayout {
       // draw for the square even when the block is outside, so that the stream stays aligned
       const square = brng.chance(0.07);
       const blockRng = brng.fork(`block-${i}-${j}`);
-      if (square) continue;
       if (bu1 < -p.extent || bu0 > p.extent || bv1 < -p.extent || bv0 > p.extent) continue;
-      fillBlock(blockRng, bu0, bv0, bu1, bv1, rects);
+      if (square) {
+        squares.push({ u0: bu0, v0: bv0, u1: bu1, v1: bv1 });
+        continue;
+      }
+      const factor = quarters ? Math.exp(trend!.sigma * sampleShadow(quarters, (bu0 + bu1) / 2, (bv0 + bv1) / 2)) : 1;
+      fillBlock(blockRng, bu0, bv0, bu1, bv1, factor, rects);
     }
   }
-  return { frame, extent: p.extent, streets, buildings: buildingsFromRects(rects) };
+  return { frame, extent: p.extent, streets, buildings: buildingsFromRects(rects), squares };
 }
 
 /** The four corners of building i in CRS coordinates (for drawing, GeoJSON). */
@@ -189,4 +224,15 @@ export function buildingPolygon(layout: CityLayout, i: number): Array<[number, n
     toCrs(f, b.u1[i], b.v1[i]),
     toCrs(f, b.u0[i], b.v1[i]),
   ];
+}
+
+/**
+ * Public open space at (u, v) (city frame): on a street (between its building lines) or on a square, and
+ * not inside a building footprint. Courtyards inside the blocks are private and do not count.
+ */
+export function isPublicSpace(layout: CityLayout, u: number, v: number, insideBuilding: boolean): boolean {
+  if (insideBuilding) return false;
+  for (const st of layout.streets) if (Math.abs((st.axis === 'v' ? u : v) - st.at) <= st.width / 2) return true;
+  for (const q of layout.squares) if (u >= q.u0 && u <= q.u1 && v >= q.v0 && v <= q.v1) return true;
+  return false;
 }

@@ -9,7 +9,7 @@ import { generateLayout, toCrs, buildingsFromRects, cityFrame, type CityLayout, 
 import { BuildingIndex } from './los.ts';
 import type { PathLossModel } from './pathloss.ts';
 import { Rng } from './prng.ts';
-import { correlatedField, type ShadowField } from './shadowing.ts';
+import { siteShadowFields, type ShadowField } from './shadowing.ts';
 import { drawSiteTraffic, type SiteTraffic } from './traffic.ts';
 
 /** Where the synthetic district is placed: central Lille. */
@@ -55,8 +55,14 @@ export interface Site {
 export interface ShadowingParams {
   sigmaLosDb: number;
   sigmaNlosDb: number;
-  /** Lag where the correlation falls to 1/e, metres. */
+  /** Lag where the correlation of the small-scale part falls to 1/e, metres. */
   corrDist: number;
+  /** The same for the large-scale part, metres. */
+  largeCorrDist: number;
+  /** Share of the variance in the large-scale part (0: single-scale shadowing). */
+  largeShare: number;
+  /** Share of the large-scale part common to all sites. */
+  siteCorrelation: number;
   /** One unit-variance field per site, or null for no shadowing. */
   fields: ShadowField[] | null;
 }
@@ -80,18 +86,34 @@ export interface SceneParams {
   sites: number;
   /** Minimum distance between sites, metres. */
   siteSpacing: number;
+  /** Shadowing: small-scale and large-scale correlation distances (m), large-scale variance share, inter-site share. */
   corrDist: number;
+  largeCorrDist: number;
+  largeShare: number;
+  siteCorrelation: number;
   sigmaLosDb: number;
   sigmaNlosDb: number;
+  /** District-scale trend of building heights: storeys × exp(sigma·Z), Z of correlation distance corrDist (m). */
+  heightTrendSigma: number;
+  heightTrendCorrDist: number;
 }
 
+/**
+ * The demo's defaults. Chosen (docs/demo.md, "Tuning") so that the field has structure an interpolator can
+ * partly recover from ~70 sensors while the values stay typical of a European city centre.
+ */
 export const DEFAULT_SCENE: SceneParams = {
   halfSize: 500,
-  sites: 9,
+  sites: 5,
   siteSpacing: 260,
   corrDist: 40,
+  largeCorrDist: 150,
+  largeShare: 0.8,
+  siteCorrelation: 0.5,
   sigmaLosDb: 4,
   sigmaNlosDb: 6,
+  heightTrendSigma: 0.4,
+  heightTrendCorrDist: 300,
 };
 
 /** Frequency bands deployed by French operators (downlink centre frequencies). */
@@ -196,11 +218,9 @@ function placeSites(rng: Rng, layout: CityLayout, p: SceneParams): Site[] {
 }
 
 /** Shadowing fields (one per site) on a 5 m lattice covering the area plus a margin. */
-function shadowFields(rng: Rng, bounds: Bounds, nSites: number, corrDist: number): ShadowField[] {
+function shadowFields(rng: Rng, bounds: Bounds, nSites: number, p: SceneParams): ShadowField[] {
   const m = 20;
-  return Array.from({ length: nSites }, (_, k) =>
-    correlatedField(rng.fork(`shadow-${k}`), bounds.xmin - m, bounds.ymin - m, bounds.xmax + m, bounds.ymax + m, 5, corrDist),
-  );
+  return siteShadowFields(rng, nSites, bounds.xmin - m, bounds.ymin - m, bounds.xmax + m, bounds.ymax + m, 5, p);
 }
 
 /** The demo scene for a seed. */
@@ -210,7 +230,11 @@ export function buildScene(seed: number = DEFAULT_SEED, params: Partial<ScenePar
   const angleDeg = round(rng.fork('frame').uniform(-25, 25), 2);
   // the city-frame square must cover the rotated mapped square plus room for the sites' rays
   const extent = Math.ceil(p.halfSize * Math.SQRT2 + 120);
-  const layout = generateLayout(rng.fork('layout'), { extent, angleDeg });
+  const layout = generateLayout(rng.fork('layout'), {
+    extent,
+    angleDeg,
+    heightTrend: { sigma: p.heightTrendSigma, corrDist: p.heightTrendCorrDist },
+  });
   const bounds: Bounds = { xmin: -p.halfSize, ymin: -p.halfSize, xmax: p.halfSize, ymax: p.halfSize };
   const sites = placeSites(rng.fork('sites'), layout, p);
   return {
@@ -226,7 +250,10 @@ export function buildScene(seed: number = DEFAULT_SEED, params: Partial<ScenePar
       sigmaLosDb: p.sigmaLosDb,
       sigmaNlosDb: p.sigmaNlosDb,
       corrDist: p.corrDist,
-      fields: shadowFields(rng.fork('shadowing'), bounds, sites.length, p.corrDist),
+      largeCorrDist: p.largeCorrDist,
+      largeShare: p.largeShare,
+      siteCorrelation: p.siteCorrelation,
+      fields: shadowFields(rng.fork('shadowing'), bounds, sites.length, p),
     },
   };
 }
@@ -248,7 +275,7 @@ export function makeScene(opts: {
   const rects = (opts.buildings ?? []).map((b) => ({ u0: b.xmin, v0: b.ymin, u1: b.xmax, v1: b.ymax, h: b.height }));
   const buildings: Buildings = buildingsFromRects(rects);
   const extent = half * 1.5;
-  const layout: CityLayout = { frame: cityFrame(0), extent, streets: [], buildings };
+  const layout: CityLayout = { frame: cityFrame(0), extent, streets: [], buildings, squares: [] };
   return {
     seed: null,
     crs: 'local',
@@ -266,6 +293,6 @@ export function makeScene(opts: {
     })),
     pattern: opts.pattern ?? MACRO_PANEL,
     model: opts.model ?? 'uma',
-    shadowing: { sigmaLosDb: 4, sigmaNlosDb: 6, corrDist: 40, fields: null, ...opts.shadowing },
+    shadowing: { sigmaLosDb: 4, sigmaNlosDb: 6, corrDist: 40, largeCorrDist: 150, largeShare: 0, siteCorrelation: 0, fields: null, ...opts.shadowing },
   };
 }

@@ -1,10 +1,18 @@
 // Spatially correlated shadow fading: white Gaussian noise on a lattice, smoothed by a separable
-// Gaussian filter and rescaled to unit variance, then sampled bilinearly. One independent field per site
-// (shadowing belongs to the link, and links from different masts see different obstacles); the path-loss
-// model multiplies it by its σ (4 dB LOS, 6 dB NLOS).
+// Gaussian filter and rescaled to unit variance, then sampled bilinearly. The path-loss model multiplies
+// a site's unit field by its σ (4 dB LOS, 6 dB NLOS, graded in between like the excess loss).
 //
 // A Gaussian filter of standard deviation s turns white noise into a field with correlation
 // ρ(r) = exp(-r² / (4 s²)); we call the lag where ρ = 1/e the correlation distance, d_c = 2 s.
+//
+// Each site's field has two scales (siteShadowFields):
+//   z_k = √w·(√ρ·S + √(1-ρ)·L_k) + √(1-w)·s_k
+// S and L_k large-scale fields (correlation distance ~150 m: what the simple geometry leaves out at the
+// scale of a quarter: terrain, trees, building shapes and materials), S shared by all sites and L_k the
+// site's own, so that two sites' shadowing is correlated ρ·w at the same place (3GPP system simulations
+// use 0.5 between sites, TR 36.942 / TR 25.996); s_k a small-scale field (~40 m, TR 38.901 UMa
+// decorrelation 37–50 m) for the remaining local detail. w is the large-scale share of the variance.
+// z_k has unit variance and correlation w·exp(-r²/D²) + (1-w)·exp(-r²/d²) at lag r.
 
 import type { Rng } from './prng.ts';
 
@@ -86,4 +94,38 @@ export function sampleShadow(f: ShadowField, x: number, y: number): number {
   const c = z[(iy + 1) * f.nx + ix];
   const d = z[(iy + 1) * f.nx + ix + 1];
   return (1 - ty) * ((1 - tx) * a + tx * b) + ty * ((1 - tx) * c + tx * d);
+}
+
+export interface TwoScaleParams {
+  /** Correlation distance of the small-scale part, metres. */
+  corrDist: number;
+  /** Correlation distance of the large-scale part, metres. */
+  largeCorrDist: number;
+  /** Share w of the variance in the large-scale part, 0–1. */
+  largeShare: number;
+  /** Share ρ of the large-scale part common to all sites (their correlation is ρ·w), 0–1. */
+  siteCorrelation: number;
+}
+
+/**
+ * One unit-variance shadowing field per site over [xmin, xmax]×[ymin, ymax] (lattice `step` metres),
+ * built from a shared and a per-site large-scale field and a per-site small-scale one (see the header).
+ * Each component has its own PRNG stream, so that changing the number of sites leaves the others alone.
+ */
+export function siteShadowFields(rng: Rng, nSites: number, xmin: number, ymin: number, xmax: number, ymax: number, step: number, p: TwoScaleParams): ShadowField[] {
+  const w = Math.min(1, Math.max(0, p.largeShare));
+  const rho = Math.min(1, Math.max(0, p.siteCorrelation));
+  const shared = w > 0 && rho > 0 ? correlatedField(rng.fork('shared'), xmin, ymin, xmax, ymax, step, p.largeCorrDist) : null;
+  const a = Math.sqrt(w * rho);
+  const b = Math.sqrt(w * (1 - rho));
+  const c = Math.sqrt(1 - w);
+  return Array.from({ length: nSites }, (_, k) => {
+    const small = correlatedField(rng.fork(`small-${k}`), xmin, ymin, xmax, ymax, step, p.corrDist);
+    const own = b > 0 ? correlatedField(rng.fork(`large-${k}`), xmin, ymin, xmax, ymax, step, p.largeCorrDist) : null;
+    const z = new Float32Array(small.z.length);
+    for (let i = 0; i < z.length; i++) {
+      z[i] = c * small.z[i] + (own ? b * own.z[i] : 0) + (shared ? a * shared.z[i] : 0);
+    }
+    return { ...small, z };
+  });
 }

@@ -23,15 +23,15 @@ import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction }
 
 export const GLIP_PARAMS: ParamSpec[] = [
   ...CNTK_MODEL_PARAMS,
-  { name: 'width', type: 'integer', default: 32, min: 1, max: 1024, help: 'Channels of every hidden conv layer (the infinite-width limit is the cntk method).' },
+  { name: 'width', type: 'integer', default: 16, min: 1, max: 1024, help: 'Channels of every hidden conv layer (the infinite-width limit is the cntk method).' },
   { name: 'parameterization', type: 'enum', default: 'ntk', choices: ['ntk', 'standard'], help: 'ntk: weights N(0,1) scaled by σ_w/√fan-in in the forward pass (the CNTK convention); standard: weights drawn with that scale.', advanced: true },
-  { name: 'iterations', type: 'integer', default: 300, min: 1, max: 100000, help: 'Largest number of training iterations per network (the held-out rule usually stops earlier; with holdout=0 the fixed budget).' },
-  { name: 'lr', type: 'number', default: 0.01, min: 1e-7, max: 10, help: 'Learning rate (Adam step size; for gd the plain gradient step).' },
+  { name: 'iterations', type: 'integer', default: 200, min: 1, max: 100000, help: 'Largest number of training iterations per network (the held-out rule usually stops earlier; with holdout=0 the fixed budget).' },
+  { name: 'lr', type: 'number', default: 0.03, min: 1e-7, max: 10, help: 'Learning rate (Adam step size; for gd the plain gradient step).' },
   { name: 'optimizer', type: 'enum', default: 'adam', choices: ['adam', 'gd'], help: 'adam, or plain full-batch gradient descent (with a small lr and a large width: the lazy-training / kernel regime).', advanced: true },
   { name: 'ensemble', type: 'integer', default: 3, min: 1, max: 64, help: 'Networks trained from different random initialisations (and held-out sets); map = their mean, uncertainty = their spread (needs ≥ 2).' },
   { name: 'seed', type: 'integer', default: 1, min: 0, max: 2 ** 31 - 1, help: 'Random seed of the initialisations and held-out sets: same seed and backend, same map.' },
   { name: 'holdout', type: 'number', default: 0.2, min: 0, max: 0.5, help: 'Fraction of the observed cells each network holds out to choose its number of iterations (early stopping); 0 = train for the fixed `iterations`.' },
-  { name: 'patience', type: 'integer', default: 60, min: 1, max: 100000, help: 'Early stopping: stop when the held-out loss has not improved for this many iterations.', advanced: true },
+  { name: 'patience', type: 'integer', default: 30, min: 1, max: 100000, help: 'Early stopping: stop when the held-out loss has not improved for this many iterations.', advanced: true },
   { name: 'refit', type: 'boolean', default: true, help: 'After early stopping, retrain from the same initialisation on ALL observed cells for the chosen number of iterations (the map then uses every sensor).', advanced: true },
   { name: 'center', type: 'boolean', default: true, help: 'Subtract the network’s initial random output, so the map is the change learnt from the data (at large width and small lr exactly kernel regression with the CNTK).', advanced: true },
   { name: 'alignment', type: 'enum', default: 'auto', choices: ['auto', 'full', 'network', 'off'], help: 'Kernel-regime diagnostics: full = empirical NTK vs the CNTK Θ and vs the targets; network = without the CNTK (cheap); auto = full up to 64×64 cells, else network.', advanced: true },
@@ -62,15 +62,15 @@ export function glipOptions(params: ParamValues): GlipOptions {
   const num = (k: string, d: number) => (params[k] === undefined ? d : Number(params[k]));
   const o: GlipOptions = {
     model: cntkModelOptions(params),
-    width: num('width', 32),
+    width: num('width', 16),
     parameterization: params.parameterization === 'standard' ? 'standard' : 'ntk',
-    iterations: num('iterations', 300),
-    lr: num('lr', 0.01),
+    iterations: num('iterations', 200),
+    lr: num('lr', 0.03),
     optimizer: params.optimizer === 'gd' ? 'gd' : 'adam',
     ensemble: num('ensemble', 3),
     seed: num('seed', 1),
     holdout: num('holdout', 0.2),
-    patience: num('patience', 60),
+    patience: num('patience', 30),
     refit: params.refit !== false,
     center: params.center !== false,
     alignment: (['auto', 'full', 'network', 'off'].includes(String(params.alignment)) ? String(params.alignment) : 'auto') as GlipOptions['alignment'],
@@ -504,9 +504,9 @@ export function glipResources(q: ResourceQuery): ResourceEstimate {
   const m = archGridMultiple(layers);
   const H = Math.ceil(q.height / m) * m;
   const W = Math.ceil(q.width / m) * m;
-  const width = Number(q.params.width ?? 32);
+  const width = Number(q.params.width ?? 16);
   const channels = String(q.params.lip ?? '').split(',').filter(Boolean).length || 4;
-  const iterations = Number(q.params.iterations ?? 300);
+  const iterations = Number(q.params.iterations ?? 200);
   const ensemble = Number(q.params.ensemble ?? 3);
   const holdout = Number(q.params.holdout ?? 0.2) > 0;
   const refit = q.params.refit !== false;

@@ -26,7 +26,7 @@ import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts
 import type { Observations } from '../domain/types.ts';
 import { cholesky, choleskyLogDet, choleskySolve } from '../solvers/cholesky.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
-import type { Estimator, HeldOutPrediction, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
+import type { Estimator, ParamSpec, ParamValues, PreparedEstimator } from './types.ts';
 import {
   AUTO_NEIGHBOURS,
   autoOrNumber,
@@ -34,9 +34,8 @@ import {
   CovariancePredictor,
   covarianceResources,
   GLOBAL_MAX_SITES,
+  preparedCovariance,
   resolveNeighbours,
-  toHeldOut,
-  toPrediction,
   workingValues,
 } from './kriging.ts';
 import { correlation, meanVar, nelderMead, sampleIndices, type VariogramModelName } from './variogram.ts';
@@ -387,7 +386,6 @@ export const gp: Estimator & { estimateResources(q: ResourceQuery): ResourceEsti
     const n = obs.x.length;
     const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n, obs.grid.width * obs.grid.height);
     const pred = gpPredictor(obs.x, obs.y, fit.chosen, neighbours);
-    const grid = obs.grid;
     // the factorization belongs to prepare; the per-cell variance pass runs (once) at the first predict,
     // so that cross-validation through predictHeldOut does not pay for a map it never draws
     if (pred.global) pred.system();
@@ -406,19 +404,6 @@ export const gp: Estimator & { estimateResources(q: ResourceQuery): ResourceEsti
       jitter: pred.maxJitter,
       fitSeconds: (performance.now() - t0) / 1000,
     };
-    return {
-      diagnostics,
-      async predict(values: Float64Array, pctx: RunContext): Promise<Prediction> {
-        checkObservations('gp', obs, [values]);
-        const w = workingValues(values, log);
-        const r = await pred.predictGrid(grid, w.z, pctx);
-        return toPrediction(r, log, { jitter: pred.maxJitter, replacedNonPositive: w.replaced });
-      },
-      async predictHeldOut(values: Float64Array, folds: Int32Array[]): Promise<HeldOutPrediction> {
-        checkObservations('gp', obs, [values]);
-        const w = workingValues(values, log);
-        return toHeldOut(pred.heldOut(w.z, folds), log);
-      },
-    };
+    return preparedCovariance('gp', obs, pred, log, diagnostics);
   },
 };

@@ -956,6 +956,32 @@ export function toHeldOut(p: PointPredictions, log: boolean): HeldOutPrediction 
   return { mean: p.mean, variance: p.variance };
 }
 
+/**
+ * The PreparedEstimator over a fitted CovariancePredictor (kriging and the GP): values are checked, taken to
+ * the working scale (log or not), predicted on the observations' grid (or held out) and back-transformed.
+ */
+export function preparedCovariance(method: string, obs: Observations, pred: CovariancePredictor, log: boolean, diagnostics: Record<string, unknown>): PreparedEstimator {
+  let disposed = false;
+  return {
+    diagnostics,
+    async predict(values: Float64Array, pctx: RunContext): Promise<Prediction> {
+      if (disposed) throw new Error(`${method}: predictor was disposed`);
+      checkObservations(method, obs, [values]);
+      const w = workingValues(values, log);
+      const r = await pred.predictGrid(obs.grid, w.z, pctx);
+      return toPrediction(r, log, { jitter: pred.maxJitter, replacedNonPositive: w.replaced });
+    },
+    async predictHeldOut(values: Float64Array, folds: Int32Array[]): Promise<HeldOutPrediction> {
+      checkObservations(method, obs, [values]);
+      const w = workingValues(values, log);
+      return toHeldOut(pred.heldOut(w.z, folds), log);
+    },
+    dispose() {
+      disposed = true;
+    },
+  };
+}
+
 /** Rough cost model for resources.ts (global: factor + n²/2 per cell; local: k³/6 per cell). */
 export function covarianceResources(q: ResourceQuery, neighboursParam: number, extraPrepareSeconds: number): ResourceEstimate {
   const cells = q.width * q.height;
@@ -1030,7 +1056,6 @@ export const kriging: Estimator & { estimateResources(q: ResourceQuery): Resourc
     }
     const neighbours = resolveNeighbours(Number(params.neighbours ?? 0), n, obs.grid.width * obs.grid.height);
     const pred = new CovariancePredictor(obs.x, obs.y, { model: model.model, range: model.range, psill: model.psill, nugget: model.nugget }, { mean: 'ordinary', exact, neighbours });
-    const grid = obs.grid;
     // the factorization belongs to prepare; the per-cell variance pass runs (once) at the first predict,
     // so that cross-validation through predictHeldOut does not pay for a map it never draws
     if (pred.global) pred.system();
@@ -1064,24 +1089,6 @@ export const kriging: Estimator & { estimateResources(q: ResourceQuery): Resourc
       jitter: pred.maxJitter,
       fitSeconds,
     };
-    let disposed = false;
-    return {
-      diagnostics,
-      async predict(values: Float64Array, pctx: RunContext): Promise<Prediction> {
-        if (disposed) throw new Error('kriging: predictor was disposed');
-        checkObservations('kriging', obs, [values]);
-        const w = workingValues(values, log);
-        const r = await pred.predictGrid(grid, w.z, pctx);
-        return toPrediction(r, log, { jitter: pred.maxJitter, replacedNonPositive: w.replaced });
-      },
-      async predictHeldOut(values: Float64Array, folds: Int32Array[]): Promise<HeldOutPrediction> {
-        checkObservations('kriging', obs, [values]);
-        const w = workingValues(values, log);
-        return toHeldOut(pred.heldOut(w.z, folds), log);
-      },
-      dispose() {
-        disposed = true;
-      },
-    };
+    return preparedCovariance('kriging', obs, pred, log, diagnostics);
   },
 };

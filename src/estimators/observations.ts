@@ -46,15 +46,7 @@ export function observationsFromSites(grid: Grid, cells: Int32Array, ids: string
   }
   const order = [...byCell.keys()].sort((a, b) => a - b);
   const m = order.length;
-  const obs: Observations = {
-    grid,
-    cell: new Int32Array(m),
-    x: new Float64Array(m),
-    y: new Float64Array(m),
-    values: new Float64Array(m),
-    count: new Int32Array(m),
-    sensorIds: new Array(m),
-  };
+  const obs = emptyObservations(grid, m);
   for (let j = 0; j < m; j++) {
     const c = order[j];
     const members = byCell.get(c)!;
@@ -71,6 +63,19 @@ export function observationsFromSites(grid: Grid, cells: Int32Array, ids: string
   return { obs, outside, used };
 }
 
+/** Observations of m cells on the grid, all arrays allocated (zeros), for the caller to fill. */
+function emptyObservations(grid: Grid, m: number): Observations {
+  return {
+    grid,
+    cell: new Int32Array(m),
+    x: new Float64Array(m),
+    y: new Float64Array(m),
+    values: new Float64Array(m),
+    count: new Int32Array(m),
+    sensorIds: new Array(m),
+  };
+}
+
 /** Convenience: snap arbitrary points (x, y, value) to a grid. */
 export function snapPoints(grid: Grid, x: ArrayLike<number>, y: ArrayLike<number>, values: ArrayLike<number>, ids?: string[]): SnapResult {
   const names = ids ?? Array.from({ length: x.length }, (_, i) => String(i));
@@ -80,15 +85,7 @@ export function snapPoints(grid: Grid, x: ArrayLike<number>, y: ArrayLike<number
 /** The observations at the given indices (training subsets in cross-validation), same grid. */
 export function subsetObservations(obs: Observations, idx: ArrayLike<number>): Observations {
   const m = idx.length;
-  const out: Observations = {
-    grid: obs.grid,
-    cell: new Int32Array(m),
-    x: new Float64Array(m),
-    y: new Float64Array(m),
-    values: new Float64Array(m),
-    count: new Int32Array(m),
-    sensorIds: new Array(m),
-  };
+  const out = emptyObservations(obs.grid, m);
   for (let j = 0; j < m; j++) {
     const i = idx[j];
     out.cell[j] = obs.cell[i];

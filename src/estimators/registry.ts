@@ -13,6 +13,7 @@ const LOADERS: Record<string, () => Promise<Estimator>> = {
   gp: async () => (await import('./gp.ts')).gp,
   cntk: async () => (await import('./cntk.ts')).cntk,
   'cntk-eigenpro': async () => (await import('./cntk-eigenpro.ts')).cntkEigenpro,
+  'cntk-sketch': async () => (await import('./cntk-sketch.ts')).cntkSketch,
   glip: async () => (await import('./glip.ts')).glip,
 };
 

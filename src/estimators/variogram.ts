@@ -23,6 +23,8 @@
 // over θ = (log sill, log range, logit nugget share) by Nelder–Mead from several starts (the objective is not
 // convex in the range). Lags with fewer than `minPairs` pairs are reported but not fitted.
 
+import { mulberry32 } from '../util/random.ts';
+
 export type VariogramModelName = 'spherical' | 'exponential' | 'gaussian' | 'matern15' | 'matern25';
 
 export const MODEL_NAMES: VariogramModelName[] = ['spherical', 'exponential', 'gaussian', 'matern15', 'matern25'];
@@ -123,17 +125,8 @@ export interface EmpiricalOptions {
   maxSteps?: number;
 }
 
-/** Deterministic PRNG (mulberry32): subsets and optimizer starts must not change from run to run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic PRNG: subsets and optimizer starts must not change from run to run (re-exported for bench/).
+export { mulberry32 };
 
 /** k distinct indices of 0..n-1 in increasing order (all of them when k ≥ n), deterministic. */
 export function sampleIndices(n: number, k: number, seed = 1): Int32Array {

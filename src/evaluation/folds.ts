@@ -11,6 +11,7 @@
 
 import { UserError } from '../domain/errors.ts';
 import type { Observations } from '../domain/types.ts';
+import { mulberry32 } from '../util/random.ts';
 
 export type ParsedCv = { kind: 'none' } | { kind: 'loo' } | { kind: 'kfold'; k: number } | { kind: 'blocks'; k: number };
 
@@ -32,17 +33,8 @@ export function formatCvScheme(cv: ParsedCv): string {
   return cv.kind === 'kfold' || cv.kind === 'blocks' ? `${cv.kind}:${cv.k}` : cv.kind;
 }
 
-/** mulberry32: small, fast, seedable; good enough for shuffling folds. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG that shuffles the folds (mulberry32, src/util/random.ts). */
+export const seededRandom = mulberry32;
 
 export function shuffle<T>(a: T[], rand: () => number): T[] {
   for (let i = a.length - 1; i > 0; i--) {

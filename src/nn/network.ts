@@ -30,6 +30,25 @@ export interface ForwardCache {
 }
 
 /**
+ * The filter of the input gradient of a stride-1 'same' conv: F[kh, kw, o, i] = w[K−1−kh, K−1−kw, i, o]. The
+ * permutation is done in JavaScript: wasm's Reverse, Gather and even Slice kernels are very slow on large
+ * filters (filters are small next to the activations, so the copy to and from the backend is cheap).
+ */
+export function flipFilter(w: tf.Tensor4D): tf.Tensor4D {
+  const [K, K2, ci, co] = w.shape;
+  const src = w.dataSync();
+  const out = new Float32Array(src.length);
+  for (let kh = 0; kh < K; kh++) {
+    for (let kw = 0; kw < K2; kw++) {
+      const sBase = ((K - 1 - kh) * K2 + (K2 - 1 - kw)) * ci * co;
+      const dBase = (kh * K2 + kw) * co * ci;
+      for (let i = 0; i < ci; i++) for (let o = 0; o < co; o++) out[dBase + o * ci + i] = src[sBase + i * co + o];
+    }
+  }
+  return tf.tensor4d(out, [K, K2, co, ci]);
+}
+
+/**
  * Nearest-neighbour ×2 upsampling: out[i, j] = in[⌊i/2⌋, ⌊j/2⌋] (the `up` layer). ResizeNearestNeighbor without
  * corner alignment or half-pixel centres maps output i to input ⌊i·in/out⌋ = ⌊i/2⌋ (tested against the
  * explicit formula).
@@ -127,7 +146,7 @@ export class FiniteCnn {
         w,
         b: (u.bScale === 1 ? u.b : tf.mul(u.b, u.bScale)) as tf.Tensor1D,
         // dL/dx of a stride-1 'same' conv = 'same' conv of dL/dy with the flipped filter, channels swapped
-        flipped: tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D,
+        flipped: flipFilter(w),
       };
     });
   }

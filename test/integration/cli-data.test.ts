@@ -1,32 +1,19 @@
 // CLI commands init / import / info / sensors / readings: exit codes, --json output, error messages
-// naming file, line and field. Most run in-process through main(); one runs the real binary.
+// naming file, line and field. Most run in-process (test/helpers/cli.ts); one runs the real binary.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const FIX = path.join(ROOT, 'test/fixtures/import');
 let dir: string;
 let project: string;
 
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const run = (...args: string[]) => runCli(args);
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emfmap-'));

@@ -11,7 +11,7 @@ import { seededRandom } from '../../src/evaluation/folds.ts';
 import { runCompare, runEstimate } from '../../src/service/estimate.ts';
 import { CancelledError } from '../../src/domain/run.ts';
 import type { Grid, Sensor } from '../../src/domain/types.ts';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin/emfmap.js');
@@ -25,28 +25,6 @@ const T0 = Date.UTC(2024, 4, 1);
 function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-/** The same CLI entry in this process (much faster than spawning tsx), output captured. */
-async function inProc(args: string[], env: Record<string, string> = {}) {
-  let out = '', err = '';
-  const ow = process.stdout.write, ew = process.stderr.write;
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  process.stdout.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((err += String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    process.exitCode = undefined;
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
 }
 
 beforeAll(() => {
@@ -92,13 +70,13 @@ describe('emfmap estimate / runs', () => {
     expect(res.run.metrics.truth.rmse).toBeGreaterThan(0);
     expect(res.run.metrics.truth.rmse).toBeLessThan(0.5);
 
-    const human = await inProc(['estimate', '--project', project, '--method', 'idw', '--cell', '25', '--param', 'power=3', '--label', 'p3']);
+    const human = await runCli(['estimate', '--project', project, '--method', 'idw', '--cell', '25', '--param', 'power=3', '--label', 'p3']);
     expect(human.code).toBe(0);
     expect(human.out).toMatch(/run 2: idw on a \d+×\d+ grid \(25\.0 m cells/);
     expect(human.out).toMatch(/observed cells: 30/);
     expect(human.out).toMatch(/RMSE/);
 
-    const list = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
+    const list = JSON.parse((await runCli(['runs', '--project', project, '--json'])).out);
     expect(list.map((x: { id: number }) => x.id)).toEqual([1, 2]);
     expect(list[1].params.power).toBe(3);
     expect(list[1].label).toBe('p3');
@@ -124,7 +102,7 @@ describe('emfmap estimate / runs', () => {
   });
 
   it('refuses bad requests with a clear message and exit code 1, storing nothing', async () => {
-    const before = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out).length;
+    const before = JSON.parse((await runCli(['runs', '--project', project, '--json'])).out).length;
     const cases: Array<[string[], RegExp, Record<string, string>?]> = [
       [['--method', 'nope'], /unknown method "nope"/],
       [['--method', 'idw', '--grid', '2000'], /8 to 1024/],
@@ -136,19 +114,19 @@ describe('emfmap estimate / runs', () => {
       [['--method', 'idw', '--band', 'GSM900'], /nothing to map/],
     ];
     for (const [args, msg, env] of cases) {
-      const r = await inProc(['estimate', '--project', project, ...args], env);
+      const r = await runCli(['estimate', '--project', project, ...args], env);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.err).toMatch(msg);
     }
-    expect(JSON.parse((await inProc(['runs', '--project', project, '--json'])).out).length).toBe(before);
+    expect(JSON.parse((await runCli(['runs', '--project', project, '--json'])).out).length).toBe(before);
   });
 
   it('deletes a run', async () => {
-    const before = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
-    expect((await inProc(['runs', '--project', project, '--delete', String(before[0].id)])).code).toBe(0);
-    const after = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
+    const before = JSON.parse((await runCli(['runs', '--project', project, '--json'])).out);
+    expect((await runCli(['runs', '--project', project, '--delete', String(before[0].id)])).code).toBe(0);
+    const after = JSON.parse((await runCli(['runs', '--project', project, '--json'])).out);
     expect(after.length).toBe(before.length - 1);
-    const again = await inProc(['runs', '--project', project, '--delete', String(before[0].id)]);
+    const again = await runCli(['runs', '--project', project, '--delete', String(before[0].id)]);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/no run/);
   });
@@ -224,27 +202,27 @@ describe('emfmap compare', () => {
     expect(rows).toHaveLength(1);
     for (const k of ['method', 'rmse', 'mae', 'bias', 'r2', 'truthRmse', 'seconds', 'backend', 'runId']) expect(rows[0]).toHaveProperty(k);
     expect(rows[0].cv.n).toBe(30);
-    const runsBefore = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
+    const runsBefore = JSON.parse((await runCli(['runs', '--project', project, '--json'])).out);
     const saved = runsBefore.find((x: { id: number }) => x.id === rows[0].runId);
     expect(saved.label).toBe('compare blocks:4');
     expect(saved.params.power).toBe(3);
     expect(saved.metrics['blocks:4']).toEqual(rows[0].cv);
-    const none = JSON.parse((await inProc(['compare', '--project', project, '--methods', 'idw', '--cv', 'none', '--grid', '32', '--json', '--no-save'])).out);
+    const none = JSON.parse((await runCli(['compare', '--project', project, '--methods', 'idw', '--cv', 'none', '--grid', '32', '--json', '--no-save'])).out);
     expect(none[0].rmse).toBeNull();
     expect(none[0].truthRmse).toBeGreaterThan(0);
     expect(none[0]).not.toHaveProperty('runId');
-    expect(JSON.parse((await inProc(['runs', '--project', project, '--json'])).out)).toHaveLength(runsBefore.length);
-    const human = await inProc(['compare', '--project', project, '--methods', 'idw', '--grid', '32']);
+    expect(JSON.parse((await runCli(['runs', '--project', project, '--json'])).out)).toHaveLength(runsBefore.length);
+    const human = await runCli(['compare', '--project', project, '--methods', 'idw', '--grid', '32']);
     expect(human.code).toBe(0);
     const id = Number(/saved as run (\d+) \(idw\), labelled "compare loo"/.exec(human.out)?.[1]);
-    const after = JSON.parse((await inProc(['runs', '--project', project, '--json'])).out);
+    const after = JSON.parse((await runCli(['runs', '--project', project, '--json'])).out);
     expect(after).toHaveLength(runsBefore.length + 1);
     const savedLoo = after.find((x: { id: number }) => x.id === id);
     expect(savedLoo).toMatchObject({ method: 'idw', label: 'compare loo' });
     // `runs` shows a saved comparison's cross-validated RMSE with its scheme
-    const listed = (await inProc(['runs', '--project', project])).out.split('\n').find((l) => l.startsWith(`${id} `))!;
+    const listed = (await runCli(['runs', '--project', project])).out.split('\n').find((l) => l.startsWith(`${id} `))!;
     expect(listed).toContain(`${Number(savedLoo.metrics.loo.rmse.toPrecision(4))} (loo)`);
-    const bad = await inProc(['compare', '--project', project, '--methods', 'idw,zzz']);
+    const bad = await runCli(['compare', '--project', project, '--methods', 'idw,zzz']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/unknown method "zzz"/);
   });
@@ -259,7 +237,7 @@ describe('selection options', () => {
     await svc.importReadings({ file: path.resolve(__dirname, '../fixtures/import/bands.csv'), unit: 'V/m' });
     svc.close();
     const run = async (...args: string[]) => {
-      const r = await inProc(['estimate', '--project', p, '--method', 'idw', '--grid', '16', '--json', ...args]);
+      const r = await runCli(['estimate', '--project', p, '--method', 'idw', '--grid', '16', '--json', ...args]);
       expect(r.code, r.err).toBe(0);
       return JSON.parse(r.out);
     };
@@ -394,12 +372,12 @@ describe('emfmap predict', () => {
     // at a sensor, the map (exact there) read bilinearly stays close to the reading
     expect(Math.abs(vals[2] - sv[0])).toBeLessThan(0.1);
 
-    const noCrs = await inProc(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--out', path.join(dir, 'x.csv')]);
+    const noCrs = await runCli(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--out', path.join(dir, 'x.csv')]);
     expect(noCrs.code).toBe(1);
     expect(noCrs.err).toMatch(/--crs/);
     expect(fs.existsSync(path.join(dir, 'x.csv'))).toBe(false);
     fs.writeFileSync(points, 'name,x,y\nA,500,abc\n');
-    const bad = await inProc(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--crs', 'local', '--out', path.join(dir, 'x.csv')]);
+    const bad = await runCli(['predict', '--readings', readings, '--at', points, '--method', 'idw', '--crs', 'local', '--out', path.join(dir, 'x.csv')]);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/pts\.csv, line 2, field "y"/);
   });

@@ -6,27 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmfmapService } from '../../src/service/service.ts';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../helpers/cli.ts';
 import { toWgs84 } from '../../src/geo/crs.ts';
 
 const fx = (f: string) => path.resolve(__dirname, '../fixtures/import', f);
 let dir: string;
 let svc: EmfmapService;
-
-async function inProc(args: string[]) {
-  let out = '', err = '';
-  const ow = process.stdout.write, ew = process.stderr.write;
-  process.stdout.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((err += String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    process.exitCode = undefined;
-  }
-}
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emfmap-'));
@@ -86,14 +71,14 @@ describe('imports()', () => {
     expect(list[1].sensorsAdded).toBeGreaterThan(0);
     svc.close();
 
-    const text = await inProc(['info', '--project', p]);
+    const text = await runCli(['info', '--project', p]);
     expect(text.code).toBe(0);
     const at = (f: string) => text.out.indexOf(`  ${f}: `);
     expect(text.out).toMatch(/last imports:/);
     expect(at('snapshot.csv')).toBeGreaterThan(0);
     expect(at('long-en.csv')).toBeGreaterThan(at('snapshot.csv')); // newest first
     expect(text.out).toMatch(new RegExp(`#1  \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ  long-en\\.csv: ${list[0].readingsAdded} readings added, ${list[0].sensorsAdded} new sensors`));
-    const json = JSON.parse((await inProc(['info', '--project', p, '--json'])).out);
+    const json = JSON.parse((await runCli(['info', '--project', p, '--json'])).out);
     expect(json.imports.map((r: { id: number }) => r.id)).toEqual(list.map((r) => r.id));
   });
 });

@@ -13,17 +13,8 @@ import {
   choleskySolve,
 } from '../../src/solvers/cholesky.ts';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// deterministic PRNG so failures reproduce
+import { mulberry32 as rng } from '../../src/util/random.ts';
 
 /** Random SPD matrix A = G·Gᵀ + δI (G n×n Gaussian-ish). */
 function randomSpd(n: number, seed: number, delta = 0.1): Float64Array {

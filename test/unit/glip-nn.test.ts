@@ -142,7 +142,7 @@ describe('hand-written backward pass', () => {
       const loss = () => tf.tidy(() => tf.sum(tf.mul(net.apply(x), cw)).dataSync()[0]);
       vars.forEach((v, i) => {
         // step relative to the parameter's own scale (standard parameterization has small weights)
-        const vals = v.dataSync();
+        const vals = Array.from(v.dataSync() as Float32Array);
         const scale = Math.sqrt(vals.reduce((s, a) => s + a * a, 0) / vals.length) || 1;
         const dir = tf.tensor(randn(v.size, 100 + i), v.shape);
         const analytic = tf.tidy(() => tf.sum(tf.mul(grads[i], dir)).dataSync()[0]);

@@ -5,17 +5,9 @@
 import type { Grid, Observations } from '../../src/domain/types.ts';
 import { cellCentre } from '../../src/geo/grid.ts';
 import { cholesky } from '../../src/solvers/cholesky.ts';
+import { mulberry32 } from '../../src/util/random.ts';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function gaussian(r: () => number): () => number {
   return () => {

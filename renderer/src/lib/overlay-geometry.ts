@@ -10,16 +10,12 @@
 
 import proj4 from 'proj4';
 import type { Grid } from '../../../src/domain/types.ts';
+import { footprintLonLat, type LonLatBox } from '../../../src/geo/footprint.ts';
 
 const R = 6378137;
 const LATTICE = 8;
 
-export interface LatLngBox {
-  south: number;
-  west: number;
-  north: number;
-  east: number;
-}
+export type LatLngBox = LonLatBox;
 
 export interface OverlayGeometry {
   /** Output pixel -> source cell (row*width+col), -1 outside the grid. */
@@ -60,25 +56,7 @@ export function identityGeometry(grid: Grid): OverlayGeometry {
 /** WGS84 box around the grid (its outline sampled densely, since projected edges are curves in lat/lon). */
 export function gridFootprint(grid: Grid, def: string): LatLngBox {
   const conv = proj4(def, 'EPSG:4326');
-  const b = grid.bounds;
-  const box: LatLngBox = { south: Infinity, west: Infinity, north: -Infinity, east: -Infinity };
-  const N = 32;
-  const add = (x: number, y: number) => {
-    const [lon, lat] = conv.forward([x, y]);
-    box.south = Math.min(box.south, lat);
-    box.north = Math.max(box.north, lat);
-    box.west = Math.min(box.west, lon);
-    box.east = Math.max(box.east, lon);
-  };
-  for (let k = 0; k <= N; k++) {
-    const fx = b.xmin + ((b.xmax - b.xmin) * k) / N;
-    const fy = b.ymin + ((b.ymax - b.ymin) * k) / N;
-    add(fx, b.ymin);
-    add(fx, b.ymax);
-    add(b.xmin, fy);
-    add(b.xmax, fy);
-  }
-  return box;
+  return footprintLonLat(grid, (p) => conv.forward(p), 32);
 }
 
 /** Warp a projected grid onto its Web Mercator bounding box (see the header comment). */

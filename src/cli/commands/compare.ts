@@ -4,25 +4,16 @@
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors.ts';
 import { cliJobContext, printJson, table } from '../output.ts';
-import { addGridOptions, addSelectionOptions, collect, gridRequest, perMethodParams, selectionRequest } from './estimate-options.ts';
+import { addGridOptions, addSelectionOptions, collect, gridRequest, perMethodParams, selectionRequest, type GridCliOptions, type SelectionCliOptions } from './estimate-options.ts';
 import { estimatorIds } from '../../estimators/registry.ts';
 import { parseCvScheme, formatCvScheme } from '../../evaluation/folds.ts';
 import type { CompareResult, CvScheme } from '../../service/api.ts';
 
-interface CompareCliOptions {
+interface CompareCliOptions extends GridCliOptions, SelectionCliOptions {
   project?: string;
   methods?: string;
   cv?: string;
   seed?: string;
-  grid?: string;
-  cell?: string;
-  gridCrs?: string;
-  from?: string;
-  to?: string;
-  agg?: string;
-  band?: string;
-  quality?: string;
-  sensors?: string;
   param?: string[];
   save?: boolean;
   json?: boolean;
@@ -65,20 +56,15 @@ async function compare(o: CompareCliOptions): Promise<void> {
   const { EmfmapService } = await import('../../service/service.ts');
   const service = new EmfmapService({ projectPath: o.project });
   const ctx = cliJobContext({ quiet: o.json });
-  let open = true;
-  const done = () => {
-    if (open) ctx.done();
-    open = false;
-  };
   try {
     const res = await service.compare(
       { methods, cv, seed: Number(o.seed ?? 1), params: perMethodParams(o.param ?? [], methods), grid: gridRequest(o), selection: selectionRequest(o), save: o.save !== false },
       ctx,
     );
-    done();
+    ctx.done();
     printCompare(res, { json: o.json, project: o.project! });
   } finally {
-    done();
+    ctx.done();
     service.close();
   }
 }

@@ -8,6 +8,23 @@ import type { GridRequest } from '../../service/api.ts';
 import { gridSizeFromOptions } from '../../estimators/grid-default.ts';
 import { parseParamPairs } from '../../estimators/params.ts';
 
+/** What addGridOptions adds to a command's parsed options. */
+export interface GridCliOptions {
+  grid?: string;
+  cell?: string;
+  gridCrs?: string;
+}
+
+/** What addSelectionOptions adds to a command's parsed options. */
+export interface SelectionCliOptions {
+  from?: string;
+  to?: string;
+  agg?: string;
+  band?: string;
+  quality?: string;
+  sensors?: string;
+}
+
 export const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function addGridOptions(cmd: Command): Command {
@@ -17,17 +34,18 @@ export function addGridOptions(cmd: Command): Command {
     .option('--grid-crs <crs>', 'CRS of the grid (EPSG:xxxx or proj4); default: the project CRS, or a local transverse Mercator');
 }
 
-export function addSelectionOptions(cmd: Command): Command {
-  return cmd
+/** The time window, aggregation, band and quality options; `sensors: false` leaves out --sensors. */
+export function addSelectionOptions(cmd: Command, opts: { sensors?: boolean } = {}): Command {
+  cmd
     .option('--from <time>', 'start of the time window (ISO 8601, e.g. 2024-05-01T08:00Z; no zone = UTC), inclusive')
     .option('--to <time>', 'end of the time window, exclusive')
     .option('--agg <how>', 'per-sensor aggregation over the window: mean, median, max, p95, last', 'mean')
     .option('--band <name>', 'one frequency band (e.g. GSM900); default: the total field, per-band readings combined by power where no total is stored')
-    .option('--quality <which>', 'good (readings with quality flag 0 only) or all', 'good')
-    .option('--sensors <ids>', 'comma-separated sensor ids to use (default: all)');
+    .option('--quality <which>', 'good (readings with quality flag 0 only) or all', 'good');
+  return opts.sensors === false ? cmd : cmd.option('--sensors <ids>', 'comma-separated sensor ids to use (default: all)');
 }
 
-export function gridRequest(o: { grid?: string; cell?: string; gridCrs?: string }): GridRequest {
+export function gridRequest(o: GridCliOptions): GridRequest {
   return { ...gridSizeFromOptions(o.grid, o.cell), ...(o.gridCrs ? { crs: o.gridCrs } : {}) };
 }
 
@@ -43,7 +61,7 @@ export function parseTimeOption(s: string | undefined, name: string): number | n
   return ms;
 }
 
-export function selectionRequest(o: { from?: string; to?: string; agg?: string; sensors?: string; band?: string; quality?: string }): Partial<Selection> {
+export function selectionRequest(o: SelectionCliOptions): Partial<Selection> {
   const agg = (o.agg ?? 'mean').trim().toLowerCase();
   if (!['mean', 'median', 'max', 'p95', 'last'].includes(agg)) throw new UserError(`--agg must be one of mean, median, max, p95, last (got "${o.agg}")`);
   const quality = (o.quality ?? 'good').trim().toLowerCase();

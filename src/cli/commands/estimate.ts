@@ -4,22 +4,13 @@
 import type { Command } from 'commander';
 import { UserError } from '../../domain/errors.ts';
 import { cliJobContext, formatSeconds, printJson } from '../output.ts';
-import { addGridOptions, addSelectionOptions, collect, fmtNum, gridRequest, selectionRequest } from './estimate-options.ts';
+import { addGridOptions, addSelectionOptions, collect, fmtNum, gridRequest, selectionRequest, type GridCliOptions, type SelectionCliOptions } from './estimate-options.ts';
 import { parseParamPairs } from '../../estimators/params.ts';
 import { estimatorIds } from '../../estimators/registry.ts';
 
-interface EstimateCliOptions {
+interface EstimateCliOptions extends GridCliOptions, SelectionCliOptions {
   project?: string;
   method?: string;
-  grid?: string;
-  cell?: string;
-  gridCrs?: string;
-  from?: string;
-  to?: string;
-  agg?: string;
-  band?: string;
-  quality?: string;
-  sensors?: string;
   every?: string;
   steps?: string;
   param?: string[];
@@ -68,14 +59,9 @@ async function estimate(o: EstimateCliOptions): Promise<void> {
   const { EmfmapService } = await import('../../service/service.ts');
   const service = new EmfmapService({ projectPath: o.project });
   const ctx = cliJobContext({ quiet: o.json });
-  let open = true;
-  const done = () => {
-    if (open) ctx.done();
-    open = false;
-  };
   try {
     const res = await service.estimate(req, ctx);
-    done();
+    ctx.done();
     if (o.json) {
       printJson(res);
       return;
@@ -97,7 +83,7 @@ async function estimate(o: EstimateCliOptions): Promise<void> {
     lines.push(`  time: fit ${formatSeconds(r.timings.fit)}, predict ${formatSeconds(r.timings.predict)}, total ${formatSeconds(r.timings.total)}; backend ${r.backend}`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
-    done();
+    ctx.done();
     service.close();
   }
 }

@@ -9,12 +9,12 @@ import Papa from 'papaparse';
 import type { Command } from 'commander';
 import { UserError, type InputIssue } from '../../domain/errors.ts';
 import { cliJobContext, formatSeconds, printJson } from '../output.ts';
-import { addGridOptions, collect, gridRequest, selectionRequest } from './estimate-options.ts';
+import { addGridOptions, addSelectionOptions, collect, gridRequest, selectionRequest, type GridCliOptions, type SelectionCliOptions } from './estimate-options.ts';
 import { parseParamPairs } from '../../estimators/params.ts';
 import { estimatorIds } from '../../estimators/registry.ts';
 import { LOCAL, WGS84, isGeographic, transformer } from '../../geo/crs.ts';
 
-interface PredictCliOptions {
+interface PredictCliOptions extends GridCliOptions, Omit<SelectionCliOptions, 'sensors'> {
   readings?: string;
   at?: string;
   method?: string;
@@ -22,14 +22,6 @@ interface PredictCliOptions {
   crs?: string;
   unit?: string;
   timezone?: string;
-  grid?: string;
-  cell?: string;
-  gridCrs?: string;
-  from?: string;
-  to?: string;
-  agg?: string;
-  band?: string;
-  quality?: string;
   param?: string[];
   json?: boolean;
 }
@@ -46,12 +38,8 @@ export function register(program: Command): void {
     .option('--unit <unit>', 'unit of the readings when the file does not say (V/m, mV/m, dBµV/m, W/m², ...)')
     .option('--timezone <tz>', 'time zone of timestamps without an offset (default UTC)');
   addGridOptions(cmd);
+  addSelectionOptions(cmd, { sensors: false });
   cmd
-    .option('--from <time>', 'start of the time window (ISO 8601), inclusive')
-    .option('--to <time>', 'end of the time window, exclusive')
-    .option('--agg <how>', 'per-sensor aggregation over the window: mean, median, max, p95, last', 'mean')
-    .option('--band <name>', 'one frequency band; default: the total field (per-band readings combined by power)')
-    .option('--quality <which>', 'good (readings with quality flag 0 only) or all', 'good')
     .option('--param <key=value>', 'method parameter (repeatable)', collect, [])
     .option('--json', 'print a JSON summary')
     .addHelpText(
@@ -144,11 +132,6 @@ async function predict(o: PredictCliOptions): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emfmap-predict-'));
   const service = new EmfmapService();
   const ctx = cliJobContext({ quiet: o.json });
-  let open = true;
-  const done = () => {
-    if (open) ctx.done();
-    open = false;
-  };
   try {
     // a metric --crs becomes the project's CRS; otherwise the importer picks a local one
     const projectCrs = crsOpt && (crsOpt.toLowerCase() === LOCAL || !isGeographic(crsOpt)) ? crsOpt : '';
@@ -170,7 +153,7 @@ async function predict(o: PredictCliOptions): Promise<void> {
       for (let i = 0; i < px.length; i++) [px[i], py[i]] = t.forward([px[i], py[i]]);
     }
     const res = await predictPoints(service.store(), { method: o.method!.trim(), params, grid, selection, points: { x: px, y: py } }, ctx);
-    done();
+    ctx.done();
 
     // OUT.csv: id (when given), the coordinates as given, value, sd
     const cols = [...(pts.id >= 0 ? [pts.id] : []), pts.a, pts.b];
@@ -210,7 +193,7 @@ async function predict(o: PredictCliOptions): Promise<void> {
       );
     }
   } finally {
-    done();
+    ctx.done();
     service.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -6,31 +6,22 @@
 // sampled (bilinear between cell centres, nearest next to nodata); outside the grid it is transparent.
 
 import { strToU8, zipSync } from 'fflate';
-import type { ExposureMap, Grid } from '../../domain/types.ts';
+import type { ExposureMap, Grid, Sensor } from '../../domain/types.ts';
 import { UserError } from '../../domain/errors.ts';
 import { throwIfCancelled, type RunContext } from '../../domain/run.ts';
 import { LOCAL, transformer, type Transformer } from '../../geo/crs.ts';
 import { cellHeight, cellWidth } from '../../geo/grid.ts';
+import { footprintLonLat, type LonLatBox } from '../../geo/footprint.ts';
 import { makeScale, renderLegend, type ColourScale } from './colour.ts';
 import type { RgbaImage } from './font.ts';
 import { encodePng, standardDeviation } from './png.ts';
 import { formatValue, xmlEscape } from './text.ts';
 import type { OutFile } from './atomic.ts';
 
-export interface LatLonBox {
-  north: number;
-  south: number;
-  east: number;
-  west: number;
-}
+export type LatLonBox = LonLatBox;
 
-export interface KmzSensor {
-  id: string;
-  name: string;
-  lat: number;
-  lon: number;
-  x: number;
-  y: number;
+/** A sensor placemark: the sensor's identity and position (src/domain/types.ts Sensor). */
+export interface KmzSensor extends Pick<Sensor, 'id' | 'name' | 'lat' | 'lon' | 'x' | 'y'> {
   /** Value observed at the sensor for this run, when the caller knows it. */
   observed?: number | null;
 }
@@ -54,23 +45,7 @@ function wgs84Link(g: Grid): Transformer {
 
 /** Bounding box in lon/lat of the grid's outline (each side sampled, since projected straight lines curve). */
 export function footprintBox(g: Grid, t: Transformer = wgs84Link(g), steps = 64): LatLonBox {
-  const { xmin, ymin, xmax, ymax } = g.bounds;
-  const box = { north: -Infinity, south: Infinity, east: -Infinity, west: Infinity };
-  const add = (x: number, y: number) => {
-    const [lon, lat] = t.forward([x, y]);
-    box.north = Math.max(box.north, lat);
-    box.south = Math.min(box.south, lat);
-    box.east = Math.max(box.east, lon);
-    box.west = Math.min(box.west, lon);
-  };
-  for (let i = 0; i <= steps; i++) {
-    const s = i / steps;
-    add(xmin + s * (xmax - xmin), ymin);
-    add(xmin + s * (xmax - xmin), ymax);
-    add(xmin, ymin + s * (ymax - ymin));
-    add(xmax, ymin + s * (ymax - ymin));
-  }
-  return box;
+  return footprintLonLat(g, (p) => t.forward(p), steps);
 }
 
 /**
