@@ -5,9 +5,10 @@
 //       laid out like drive-test readings along streets); the direct solve is measured where it fits and
 //       extrapolated as c·n³ beyond;
 //   (c) with --cntk: the cntk-eigenpro estimator on the demo's drive-test variant (≥ 20 000 readings snapped
-//       to a --grid G×G grid, default 64), and next to the direct cntk where that can run (32×32).
+//       to 32×32 and a --grid G×G grid, default 64), next to the direct cntk where that can run (≤ 3 000
+//       cells); with --dense also a campaign observing every cell of the G×G grid (G² cells).
 //
-//   npx tsx bench/eigenpro.ts [--quick] [--cntk] [--grid 64|128] [--max-n 20000] [--direct-max 4000]
+//   npx tsx bench/eigenpro.ts [--quick] [--cntk [--grid 64|128] [--dense [--variance]]] [--max-n 20000] [--direct-max 4000] [--skip-ab]
 //
 // Prints tables and writes bench/out/eigenpro.json. Timings on a shared machine are noisy: CPU seconds of
 // this process are reported next to wall seconds.
@@ -99,7 +100,7 @@ const out: Record<string, unknown> = {
 };
 
 // ---------------------------------------------------------------------------------------- (a) epochs
-{
+if (!flag('skip-ab')) {
   const n = quick ? 2000 : 5000;
   const { pts, y } = driveLike(n, 1);
   const K = pointKernelOperator(pts, 2, KERNEL).rows(all(n)) as Float32Array;
@@ -134,7 +135,7 @@ const out: Record<string, unknown> = {
 }
 
 // ------------------------------------------------------------------------ (b) time vs direct Cholesky
-{
+if (!flag('skip-ab')) {
   const sizes = [2000, 5000, 10000, 20000].filter((n) => n <= maxN);
   const directSizes = [1000, 2000, 3000, 4000, 6000].filter((n) => n <= directMax);
   const direct: { n: number; wall: number; cpu: number }[] = [];
@@ -243,6 +244,30 @@ if (flag('cntk')) {
       prep.value.dispose?.();
     }
   }
+  // A dense campaign: every cell of a side×side grid observed (the reference field with 20 % log-normal
+  // noise), far beyond the direct solver (cntk refuses more than 3 000 cells).
+  if (flag('dense')) {
+    const side = opt('grid', 64);
+    const grid = { ...ds.reference.grid, width: side, height: side };
+    const cc = cellCentres(grid);
+    const r = makeRng(9);
+    const xs = Array.from(cc.x);
+    const ys = Array.from(cc.y);
+    const vs = xs.map((x, p) => sampleBilinear(ds.reference.grid, ds.reference.values, x, ys[p]) * Math.exp(0.2 * (r() + r() + r() - 1.5)));
+    const obs = snapPoints(grid, xs, ys, vs).obs;
+    const n = obs.cell.length;
+    const truth = Float64Array.from({ length: side * side }, (_, p) => sampleBilinear(ds.reference.grid, ds.reference.values, cc.x[p], cc.y[p]));
+    const prm = resolveParams('cntk-eigenpro', cntkEigenpro.params, { variance: flag('variance') });
+    const mem0 = process.memoryUsage().rss;
+    const prep = await timed(() => cntkEigenpro.prepare(obs, prm, {}));
+    const pred = await timed(() => prep.value.predict(obs.values, {}));
+    const rss = process.memoryUsage().rss;
+    const d = prep.value.diagnostics as Record<string, any>;
+    const pd = pred.value.diagnostics as Record<string, any>;
+    const rmse = Math.sqrt(pred.value.values.reduce((a, x, p) => a + (x - truth[p]) ** 2, 0) / truth.length);
+    rows.push([`${side}×${side} dense`, n, 'cntk-eigenpro', fmt(d.kernelSeconds, 1), exp(d.lambda), d.eigenpro?.q ?? '', pd.epochs ?? '', fmt(prep.wall, 1), fmt(pred.wall, 1), fmt(prep.cpu + pred.cpu, 1), fmt(rmse, 3), '']);
+    json.push({ side, observed: n, dense: true, method: 'cntk-eigenpro', kernelSeconds: d.kernelSeconds, lambda: d.lambda, lambdaChosenBy: d.lambdaChosenBy, eigenpro: d.eigenpro, epochs: pd.epochs, residual: pd.residual, converged: pd.converged, prepareWall: prep.wall, predictWall: pred.wall, cpu: prep.cpu + pred.cpu, rmseVsReference: rmse, rssBytesAfter: rss, rssBytesBefore: mem0 });
+  }
   printTable(
     `(c) demo drive test: ${ds.readings.length} readings (generated in ${fmt(gen.wall, 0)} s), snapped to the grid; maps vs the synthetic reference (V/m)`,
     ['grid', 'cells', 'method', 'kernel s', 'λ', 'q', 'epochs', 'prepare s', 'predict s', 'CPU s', 'RMSE', 'vs cntk'],
@@ -251,6 +276,14 @@ if (flag('cntk')) {
   out.driveTest = { readings: ds.readings.length, runs: json };
 }
 
-fs.mkdirSync(path.join('bench', 'out'), { recursive: true });
-fs.writeFileSync(path.join('bench', 'out', 'eigenpro.json'), JSON.stringify(out, null, 2));
+// Sections not run this time keep their previous results (e.g. --skip-ab then --cntk).
+const file = path.join('bench', 'out', 'eigenpro.json');
+fs.mkdirSync(path.dirname(file), { recursive: true });
+let previous: Record<string, unknown> = {};
+try {
+  previous = JSON.parse(fs.readFileSync(file, 'utf8'));
+} catch {
+  // first run
+}
+fs.writeFileSync(file, JSON.stringify({ ...previous, ...out }, null, 2));
 console.log('\nwrote bench/out/eigenpro.json');

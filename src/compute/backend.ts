@@ -190,7 +190,7 @@ export async function describeBackend(): Promise<string> {
 export interface BackendProbe {
   name: BackendName;
   available: boolean;
-  /** "ok", the provider package, or why it is unavailable ("not installed", "CUDA libraries not found"). */
+  /** "in use: …", "available (via …)", or why it is unavailable ("not installed", "CUDA libraries not found"). */
   reason: string;
   /** Median wall time of a 256×256 · 256×256 float32 matMul, ms. */
   matMulMs?: number;
@@ -255,7 +255,7 @@ export async function listBackends(opts: ListOptions = {}): Promise<BackendProbe
       const provider = name === active.name ? active.provider : await start(name);
       await tf.ready();
       probe.available = true;
-      probe.reason = provider ?? 'ok';
+      probe.reason = name === active.name ? `in use: ${active.reason}` : provider ? `available via ${provider}` : 'available';
     } catch (e) {
       probe.reason = String((e as Error)?.message ?? e);
       out.push(probe);

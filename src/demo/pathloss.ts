@@ -12,8 +12,8 @@
 // buildings (the "settled" field of multi-screen diffraction, as in Walfisch–Bertoni / COST 231-WI).
 // A receiver hidden behind a single row, next to a street in line of sight, loses less. We grade the
 // excess over LOS by the number n of screens (separate building obstructions, los.ts) the ray passes
-// under:  PL(n) = PL_LOS + (PL_NLOS - PL_LOS)·(1 - exp(-n/n0)),  n0 = SCREEN_SCALE = 2.5
-// (n = 1: 33 % of the UMa excess in dB, 2: 55 %, 3: 70 %, 6: 91 %). This is a smooth stand-in for the
+// under:  PL(n) = PL_LOS + (PL_NLOS - PL_LOS)·(1 - exp(-n/n0)),  n0 = SCREEN_SCALE = 3
+// (n = 1: 28 % of the UMa excess in dB, 2: 49 %, 3: 63 %, 5: 81 %, 8: 93 %). This is a smooth stand-in for the
 // diffraction we do not trace, chosen so that the field varies over tens to hundreds of metres rather
 // than switching at every façade; the UMa formulas themselves are unchanged.
 //
@@ -32,7 +32,7 @@ export function freeSpaceDb(d3D: number, fGHz: number): number {
 }
 
 /** Scale n0 of the graded NLOS excess: fraction 1 - exp(-n/n0) of the UMa excess after n screens. */
-export const SCREEN_SCALE = 2.5;
+export const SCREEN_SCALE = 3;
 
 /** Fraction of the UMa NLOS excess loss (dB) applied behind `screens` obstructions (0 = line of sight). */
 export function nlosFraction(screens: number, n0: number = SCREEN_SCALE): number {

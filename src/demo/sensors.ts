@@ -21,7 +21,7 @@ export interface NetworkParams {
   margin: number;
 }
 
-export const DEFAULT_NETWORK: NetworkParams = { count: 70, spacing: 60, margin: 15 };
+export const DEFAULT_NETWORK: NetworkParams = { count: 70, spacing: 80, margin: 15 };
 
 /** Measurement model of the broadband probes. */
 export const INSTRUMENT = {

@@ -57,8 +57,8 @@ export const CNTK_EIGENPRO_PARAMS: ParamSpec[] = [
   { name: 'impl', type: 'enum', default: 'auto', choices: ['auto', 'js', 'tfjs'], help: 'Kernel implementation (see cntk).', advanced: true },
   { name: 'tol', type: 'number', default: 1e-4, min: 1e-8, max: 0.5, help: 'Stop when the relative residual ‖(Θ+λI)α − y‖/‖y‖ is below this.', advanced: true },
   { name: 'maxEpochs', type: 'integer', default: 200, min: 1, max: 100000, help: 'Stop after this many passes over the observations.', advanced: true },
-  { name: 'subsample', type: 'integer', default: 4000, min: 10, max: 20000, help: 'Nyström subsample size s for the preconditioner (capped by the number of observed cells).', advanced: true },
-  { name: 'maxQ', type: 'integer', default: 300, min: 0, max: 2000, help: 'Most eigen-directions the preconditioner flattens (automatic q is at most this; 0 = plain SGD).', advanced: true },
+  { name: 'subsample', type: 'integer', default: 6000, min: 10, max: 20000, help: 'Nyström subsample size s for the preconditioner (capped by the number of observed cells).', advanced: true },
+  { name: 'maxQ', type: 'integer', default: 600, min: 0, max: 2000, help: 'Most eigen-directions the preconditioner flattens (automatic q is at most this; 0 = plain SGD).', advanced: true },
   { name: 'memoryMB', type: 'integer', default: 512, min: 16, max: 65536, help: 'Memory for a block of kernel rows (sets the largest batch).', advanced: true },
   { name: 'looCells', type: 'integer', default: 1000, min: 10, max: 5000, help: 'Observed cells used for the leave-one-out choice of λ (O(m³)).', advanced: true },
   { name: 'varianceCells', type: 'integer', default: 2000, min: 10, max: 8000, help: 'Observed cells the variance map conditions on (O(m³) + O(m²·cells)).', advanced: true },
@@ -205,8 +205,8 @@ async function prepareCntkEigenpro(obs: Observations, params: ParamValues, ctx: 
     op,
     {
       lambda,
-      subsample: Number(params.subsample ?? 4000),
-      maxQ: Number(params.maxQ ?? 300),
+      subsample: Number(params.subsample ?? 6000),
+      maxQ: Number(params.maxQ ?? 600),
       memoryBytes: Number(params.memoryMB ?? 512) * 1024 * 1024,
       seed,
     },
@@ -372,14 +372,14 @@ export function cntkEigenproResources(q: ResourceQuery): ResourceEstimate {
   const n = q.observed;
   const bytesPer = q.params.precision === 'float64' ? 8 : 4;
   const P = Math.max(1, q.width * q.height);
-  const s = Math.min(n, Number(q.params.subsample ?? 4000));
+  const s = Math.min(n, Number(q.params.subsample ?? 6000));
   const mem = Number(q.params.memoryMB ?? 512) * 1024 * 1024;
   const m = Math.min(n, Number(q.params.varianceCells ?? 2000));
   const bytes = kernelOnly.bytes + 2 * bytesPer * n * P + mem + 8 * s * s + 16 * m * m + 8 * P;
   const epochs = 50;
   return {
     bytes,
-    prepareSeconds: kernelOnly.prepareSeconds + 4e-10 * s * s * Math.min(s, 375) * 10 + 3e-9 * Math.min(n, 1000) ** 3,
+    prepareSeconds: kernelOnly.prepareSeconds + 2e-9 * s * s * Math.min(s, 1000) + 3e-9 * Math.min(n, 1000) ** 3,
     predictSeconds: epochs * 3e-9 * n * n + 2e-9 * n * P + (q.params.variance === false ? 0 : 3e-9 * m ** 3 + 2e-10 * m * m * P),
     note: 'exact CNTK kernel rows, then EigenPro 2 (memory O(n·P + n·batch), time ~ epochs·n²)',
   };

@@ -187,7 +187,7 @@ function blockOO(rowsArr: ArrayLike<number>, cells: Int32Array, P: number): Floa
   return K;
 }
 
-function meanDiag(K: Float64Array, n: number): number {
+export function meanDiag(K: Float64Array, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += K[i * n + i];
   return n > 0 ? s / n : 1;
@@ -230,7 +230,7 @@ function chooseLambda(solver: ShiftedSolver, scale: number, ys: Float64Array[]):
 }
 
 /** Pick up to k vectors evenly spread over the list. */
-function spread<T>(list: T[], k: number): T[] {
+export function spread<T>(list: T[], k: number): T[] {
   if (list.length <= k) return list;
   return Array.from({ length: k }, (_, i) => list[Math.round((i * (list.length - 1)) / (k - 1))]);
 }
@@ -381,14 +381,7 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
       if (values.length !== n) throw new UserError(`cntk: ${values.length} values for ${n} observed cells`);
       const st = standardize(values, model.target);
       const alpha = solver.solve(st.y, lambda);
-      const f = new Float64Array(P);
-      for (let i = 0; i < n; i++) {
-        const a = alpha[i];
-        const o = i * P;
-        for (let p = 0; p < P; p++) f[p] += a * rows.ntkRows[o + p];
-      }
-      const out = new Float32Array(W * H);
-      for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) out[r * W + c] = st.shift + st.scale * f[r * Wp + c];
+      const out = kernelMap(alpha, rows.ntkRows, padded, obs.grid, st);
       const pred: Prediction = { values: out, diagnostics: { lambda, tau } };
       if (wantVariance) {
         varCache ??= varianceMap(rows, cholS, pctx);
@@ -461,6 +454,25 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
   }
 
   return prepared;
+}
+
+/**
+ * The map of a kernel machine: f = Σᵢ αᵢ·rowᵢ over the padded grid (`rows` holds one row of P pixels per
+ * observation), cropped to the original grid and taken back from the standardized scale (shift + scale·f).
+ */
+export function kernelMap(alpha: ArrayLike<number>, rows: ArrayLike<number>, padded: { width: number; height: number }, grid: { width: number; height: number }, st: { shift: number; scale: number }): Float32Array {
+  const P = padded.width * padded.height;
+  const Wp = padded.width;
+  const f = new Float64Array(P);
+  for (let i = 0; i < alpha.length; i++) {
+    const a = alpha[i];
+    const o = i * P;
+    for (let p = 0; p < P; p++) f[p] += a * rows[o + p];
+  }
+  const { width: W, height: H } = grid;
+  const out = new Float32Array(W * H);
+  for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) out[r * W + c] = st.shift + st.scale * f[r * Wp + c];
+  return out;
 }
 
 /** Solve a small SPD system by Cholesky (float64). */

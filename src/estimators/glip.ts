@@ -264,7 +264,9 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
       });
     };
 
-    const maps: Float32Array[] = [];
+    /** A network's output (standardized units of `s`) in V/m, float64, on the padded grid. */
+    const toVm = (g: Float32Array, s: { shift: number; scale: number }) => Float64Array.from(g, (v) => s.shift + s.scale * v);
+    const maps: Float64Array[] = [];
     const members: MemberReport[] = [];
     const lossCurves: Array<{ member: number; phase: string; curve: Array<{ iter: number; train: number; heldOut: number | null }> }> = [];
     let alignment: AlignmentPoint[] = [];
@@ -305,6 +307,9 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
         const perm = nn.SeededRandom.stream(seed, 'holdout').permutation(n);
         const held = perm.subarray(0, nHeld);
         const train = perm.subarray(nHeld);
+        // standardize with the training cells only, so that the held-out loss is an honest estimate
+        const stTrain = standardize(Float64Array.from(train, (i) => values[i]), model.target);
+        const scaled = (i: number) => (values[i] - stTrain.shift) / stTrain.scale;
         const net = makeNet(seed);
         let search;
         try {
@@ -313,9 +318,9 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
             {
               input,
               trainCells: Int32Array.from(train, (i) => pobs.cell[i]),
-              trainY: Float32Array.from(train, (i) => y[i]),
+              trainY: Float32Array.from(train, scaled),
               heldCells: Int32Array.from(held, (i) => pobs.cell[i]),
-              heldY: Float32Array.from(held, (i) => y[i]),
+              heldY: Float32Array.from(held, scaled),
             },
             {
               optimizer: opts.optimizer,
@@ -338,7 +343,7 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
         const used = search.iterations + 1 + (opts.refit ? T + 1 : 0);
         planned = planned - perMemberPlan + used;
         if (k === 0) planned = used * E;
-        let output = search.output;
+        let output = toVm(search.output, stTrain);
         let finalTrain = search.finalTrain;
         if (opts.refit) {
           const net2 = makeNet(seed);
@@ -356,7 +361,7 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
                 ...(wantAlign ? { checkpoints: checkpointsFor(T), onCheckpoint: alignmentHook(net2) } : {}),
               },
             );
-            output = refit.output;
+            output = toVm(refit.output, st);
             finalTrain = refit.finalTrain;
             lossCurves.push({ member: k, phase: 'refit', curve: refit.curve });
           } finally {
@@ -392,7 +397,7 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
               ...(wantAlign ? { checkpoints: checkpointsFor(opts.iterations), onCheckpoint: alignmentHook(net) } : {}),
             },
           );
-          maps.push(run.output);
+          maps.push(toVm(run.output, st));
           lossCurves.push({ member: k, phase: 'fixed', curve: run.curve });
           members.push({
             member: k,
@@ -412,7 +417,7 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
       }
     }
 
-    // ensemble mean and spread, back to V/m, cropped to the grid
+    // ensemble mean and spread (V/m), cropped to the grid
     const out = new Float32Array(W * H);
     const variance = E >= 2 ? new Float32Array(W * H) : undefined;
     for (let r = 0; r < H; r++) {
@@ -421,11 +426,11 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
         let s = 0;
         for (const mp of maps) s += mp[p];
         const mean = s / E;
-        out[r * W + c] = st.shift + st.scale * mean;
+        out[r * W + c] = mean;
         if (variance) {
           let ss = 0;
           for (const mp of maps) ss += (mp[p] - mean) ** 2;
-          variance[r * W + c] = (st.scale * st.scale * ss) / (E - 1);
+          variance[r * W + c] = ss / (E - 1);
         }
       }
     }

@@ -38,7 +38,8 @@ import {
   resolveNeighbours,
   workingValues,
 } from './kriging.ts';
-import { correlation, meanVar, nelderMead, sampleIndices, type VariogramModelName } from './variogram.ts';
+import { nelderMead } from '../solvers/optimize.ts';
+import { correlation, meanVar, sampleIndices, type VariogramModelName } from './variogram.ts';
 
 export type GpKernel = 'matern12' | 'matern32' | 'matern52' | 'rbf';
 export const GP_KERNELS: GpKernel[] = ['matern12', 'matern32', 'matern52', 'rbf'];

@@ -54,7 +54,7 @@ import {
   choleskySolve,
   type CholeskyFactor,
 } from '../solvers/cholesky.ts';
-import { PointIndex } from './idw.ts';
+import { PointIndex } from '../geo/point-index.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import { logForward } from './transform.ts';
 import type { Estimator, HeldOutPrediction, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';

@@ -191,6 +191,14 @@ export class EmfmapService implements EmfmapApi {
   // ---------------------------------------------------------------- compute backends (glip owner)
 
   async backends(): Promise<BackendInfo[]> {
-    throw new UserError('backends: not available yet');
+    // probes tensorflow / wasm / cpu and times a small matMul and conv2d on each (compute/backend.ts)
+    const { listBackends } = await import('../compute/backend.ts');
+    return (await listBackends()).map((b) => ({
+      name: b.name,
+      available: b.available,
+      reason: b.reason,
+      ...(b.matMulMs !== undefined ? { matMulMs: b.matMulMs } : {}),
+      ...(b.conv2dMs !== undefined ? { conv2dMs: b.conv2dMs } : {}),
+    }));
   }
 }

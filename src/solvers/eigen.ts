@@ -398,7 +398,7 @@ export function flushDenormals(a: Float32Array): Float32Array {
 }
 
 export interface TopEigenOptions {
-  /** Extra subspace columns beyond k (default max(10, k/4)): accuracy of the k-th pair. */
+  /** Extra subspace columns beyond k (default k/4 clamped to [10, 64]): accuracy of the k-th pair. */
   oversample?: number;
   /** Power (subspace) iterations (default 8). */
   iterations?: number;
@@ -426,7 +426,7 @@ export async function topEigenpairs(K: Float32Array, s: number, k: number, opts:
   if (!(k >= 1 && k <= s)) throw new Error(`topEigenpairs: k must be in [1, ${s}], got ${k}`);
   const tf = await getTf();
   const backend = (await initBackend()).name;
-  const kk = Math.min(s, k + (opts.oversample ?? Math.max(10, Math.ceil(k / 4))));
+  const kk = Math.min(s, k + (opts.oversample ?? Math.min(64, Math.max(10, Math.ceil(k / 4)))));
   const iterations = opts.iterations ?? 8;
   const rand = makeRng(opts.seed ?? 1);
   const Kt = tf.tensor2d(flushDenormals(K), [s, s]);

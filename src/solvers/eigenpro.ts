@@ -22,7 +22,7 @@
 //   otherwise η = 0.99·2m/(β + (m − 1)λ_{q+1}) (saturation, as in the authors' code).
 // - Automatic q: the largest q ≤ maxQ whose eigenpairs are accurate enough (Ritz residuals ≤ λ_{q+1}/20):
 //   per epoch, the slow directions contract by ≈ exp(−c·nμ_j/β), so a larger q (smaller β) means fewer
-//   epochs; q ≤ s/10 when s < n (Nyström extension), q ≤ 300 by default (cost of the eigenpairs).
+//   epochs; q ≤ s/5 when s < n (Nyström extension), q ≤ 600 by default (the eigenpairs cost O(s²·q)).
 // - Plain mode (preconditioner 'none') is the same loop with q = 0: β = max k(x,x), λ_1 in place of λ_{q+1}.
 // - The ridge λ enters the gradient exactly ((K + λI) α − y) and shifts the operator's eigenvalues to
 //   μ_i = λ_i + λ/n. The preconditioner must map μ_i (not λ_i) to μ_{q+1}: in α coordinates
@@ -45,12 +45,12 @@ export interface EigenProOptions {
   lambda?: number;
   /** 'eigenpro' (default) or 'none' = plain mini-batch SGD with the same loop, for comparison. */
   preconditioner?: PreconditionerMode;
-  /** Nyström subsample size s (default min(n, 4000)). */
+  /** Nyström subsample size s (default min(n, 6000)). */
   subsample?: number;
   /** Number of eigen-directions flattened (default automatic, see maxQ). */
   q?: number;
   /**
-   * Upper bound for the automatic q (default 300; at most s/10 when s < n). Larger q lowers the preconditioned β and so
+   * Upper bound for the automatic q (default 600; at most s/5 when s < n). Larger q lowers the preconditioned β and so
    * the epochs needed, until the eigenpairs' float32 accuracy (or the memory for a batch) stops it.
    */
   maxQ?: number;
@@ -115,7 +115,11 @@ export interface SolveOptions {
   tol?: number;
   /** Stop after this many epochs (default 200). */
   maxEpochs?: number;
-  /** Rows used to measure the residual: all when n ≤ evalSize (default 4000), else a fixed random subset. */
+  /**
+   * Rows used to measure the residual: all when n ≤ evalSize (default 1000), else a fixed random subset
+   * (cached when it fits in half the memory budget; its relative residual estimates the full one to a
+   * few per cent).
+   */
   evalSize?: number;
   /** Starting coefficients (one per right-hand side), e.g. the previous time step's solution. */
   alpha0?: Float64Array[];
@@ -154,7 +158,8 @@ export interface EigenProResult {
 }
 
 const DEFAULT_MEMORY = 512 * 1024 * 1024;
-const DEFAULT_MAX_Q = 300;
+const DEFAULT_MAX_Q = 600;
+const DEFAULT_SUBSAMPLE = 6000;
 
 /** Σ_j row[j]·x[j] over n entries; four accumulators let V8 overlap the multiply-adds (~2× a plain loop). */
 function dot(row: Float32Array, x: Float64Array, n: number): number {
@@ -243,7 +248,7 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
   if (!(maxDiag > 0)) throw new Error('EigenPro: the kernel is zero on its diagonal');
   const betaPlain = maxDiag + lambda;
 
-  const s = Math.max(1, Math.min(n, Math.floor(opts.subsample ?? 4000)));
+  const s = Math.max(1, Math.min(n, Math.floor(opts.subsample ?? DEFAULT_SUBSAMPLE)));
   const sample = sampleIndices(n, s, rand);
   const rowChunk = Math.max(1, Math.min(s, Math.floor(64e6 / (4 * n))));
   const Kss = await gatherBlock(op, sample, sample, rowChunk, ctx.signal);
@@ -251,9 +256,10 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
 
   // Eigenpairs: k = q+1 (given q), maxQ+1 (automatic), or 1 (plain mode: only λ_1 is needed, but the
   // spectrum up to maxQ+1 is computed when the batch must match EigenPro's automatic choice).
-  // With s < n the Nyström extension of the q-th eigenfunction is only reliable for q ≪ s (EigenPro uses
-  // q ≲ s/10); with s = n the eigenpairs are those of K itself and only their accuracy limits q.
-  const maxQ = Math.max(0, Math.min(opts.maxQ ?? DEFAULT_MAX_Q, s - 1, s < n ? Math.floor(s / 10) : s));
+  // With s < n the Nyström extension of the q-th eigenfunction degrades as q approaches s (EigenPro uses
+  // q ≲ s/10; the check sample below measures what the extension really achieves, so we allow s/5); with
+  // s = n the eigenpairs are those of K itself and only their accuracy limits q.
+  const maxQ = Math.max(0, Math.min(opts.maxQ ?? DEFAULT_MAX_Q, s - 1, s < n ? Math.floor(s / 5) : s));
   const wantQ = opts.q !== undefined ? Math.max(0, Math.min(Math.floor(opts.q), s - 1)) : undefined;
   const needSpectrumForBatch = mode === 'none' && opts.batchSize === undefined;
   const kEig = mode === 'eigenpro' || needSpectrumForBatch ? (wantQ !== undefined ? wantQ + 1 : maxQ + 1) : 1;
@@ -509,7 +515,7 @@ export async function eigenproSolve(
   }
 
   // Residual rows: all, or a fixed random subset; cached when they fit in half the memory budget.
-  const evalSize = Math.max(1, opts.evalSize ?? 4000);
+  const evalSize = Math.max(1, opts.evalSize ?? 1000);
   const evalIdx = n <= evalSize ? rangeIdx(0, n) : sampleIndices(n, evalSize, makeRng(setup.seed + 7));
   const residualExact = evalIdx.length === n;
   const ne = evalIdx.length;

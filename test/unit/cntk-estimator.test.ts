@@ -2,49 +2,48 @@
 // the variance map is the scaled NNGP posterior variance, grids are padded, value-dependent LIPs are not
 // cross-validated in closed form, and it beats IDW on a real field (volcano).
 
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Grid, Observations } from '../../src/domain/types.ts';
+import type { Observations } from '../../src/domain/types.ts';
 import { UserError } from '../../src/domain/errors.ts';
 import { CancelledError } from '../../src/domain/run.ts';
 import { clearCntkKernelCache, cntk, padGrid, paddedObservations } from '../../src/estimators/cntk.ts';
 import { idw } from '../../src/estimators/idw.ts';
-import { snapPoints, subsetObservations, complementIndices } from '../../src/estimators/observations.ts';
+import { subsetObservations, complementIndices } from '../../src/estimators/observations.ts';
 import { resolveParams } from '../../src/estimators/params.ts';
 import { cntkRows } from '../../src/kernels/cntk.ts';
 import { buildLip } from '../../src/kernels/lip.ts';
 import { parseArch } from '../../src/kernels/arch.ts';
 import { cholesky, choleskySolve } from '../../src/solvers/cholesky.ts';
-import { sampleBilinear } from '../../src/geo/grid.ts';
-
-function lcg(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return a / 2 ** 32;
-  };
-}
-
-const volcano = JSON.parse(fs.readFileSync('node_modules/vega-datasets/data/volcano.json', 'utf8')) as { width: number; height: number; values: number[] };
-const volcanoGrid: Grid = { crs: 'local', bounds: { xmin: 0, xmax: volcano.width, ymin: 0, ymax: volcano.height }, width: volcano.width, height: volcano.height };
-
-/** n random sensors on the volcano field, snapped to a w×h grid over it. */
-function volcanoObs(n: number, w: number, h: number, seed: number): { obs: Observations; truth: (x: number, y: number) => number } {
-  const r = lcg(seed);
-  const truth = (x: number, y: number) => sampleBilinear(volcanoGrid, volcano.values, x, y);
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const vs: number[] = [];
-  for (let i = 0; i < n; i++) {
-    xs.push(r() * volcano.width);
-    ys.push(r() * volcano.height);
-    vs.push(truth(xs[i], ys[i]));
-  }
-  const grid: Grid = { ...volcanoGrid, width: w, height: h };
-  return { obs: snapPoints(grid, xs, ys, vs).obs, truth };
-}
+import { volcanoObs } from '../helpers/volcano.ts';
 
 const params = (given: Record<string, unknown> = {}) => resolveParams('cntk', cntk.params, given);
+
+/** The kernel rows at the (padded) observed cells, straight from src/kernels rather than through the estimator. */
+async function kernelRows(obs: Observations, precision?: 'float64') {
+  const padded = padGrid(obs.grid, parseArch(String(params().arch)));
+  const pobs = paddedObservations(obs, padded);
+  const rows = await cntkRows(buildLip(pobs, ['x', 'y', 'const']), { arch: String(params().arch), sigmaW2: 2, sigmaB2: 0.01, ...(precision ? { precision } : {}) }, pobs.cell);
+  return { padded, pobs, rows, P: padded.width * padded.height };
+}
+
+/** The symmetrized n×n block of kernel rows (P pixels each) at the observed cells, plus `diag` on the diagonal. */
+function gramAtSensors(rows: ArrayLike<number>, cells: Int32Array, P: number, diag = 0): Float64Array {
+  const n = cells.length;
+  const K = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) K[i * n + j] = 0.5 * (rows[i * P + cells[j]] + rows[j * P + cells[i]]) + (i === j ? diag : 0);
+  return K;
+}
+
+/** Mean, sample standard deviation, and the standardized values. */
+function standardize(values: Float64Array): { mean: number; sd: number; y: Float64Array } {
+  const n = values.length;
+  let mean = 0;
+  for (const v of values) mean += v / n;
+  let ss = 0;
+  for (const v of values) ss += (v - mean) ** 2;
+  const sd = Math.sqrt(ss / (n - 1));
+  return { mean, sd, y: Float64Array.from(values, (v) => (v - mean) / sd) };
+}
 
 /** Brute-force kernel ridge refit on the training cells T, predicting at F (direct Cholesky solve). */
 function refit(K: Float64Array, n: number, y: Float64Array, T: Int32Array, F: Int32Array, lambda: number, center: boolean): Float64Array {
@@ -69,20 +68,10 @@ describe('cntk estimator', () => {
     const d = prep.diagnostics as Record<string, number>;
     expect(typeof prep.predictHeldOut).toBe('function');
     // Θ_OO from the kernel itself
-    const padded = padGrid(obs.grid, parseArch(String(params().arch)));
-    const pobs = paddedObservations(obs, padded);
-    const prior = buildLip(pobs, ['x', 'y', 'const']);
-    const rows = await cntkRows(prior, { arch: String(params().arch), sigmaW2: 2, sigmaB2: 0.01 }, pobs.cell);
-    const P = prior.height * prior.width;
-    const K = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) K[i * n + j] = 0.5 * (rows.ntkRows[i * P + pobs.cell[j]] + rows.ntkRows[j * P + pobs.cell[i]]);
+    const { pobs, rows, P } = await kernelRows(obs);
+    const K = gramAtSensors(rows.ntkRows, pobs.cell, P);
     // standardized values (the scale does not change kernel ridge predictions; the centring does)
-    let mean = 0;
-    for (const v of obs.values) mean += v / n;
-    let ss = 0;
-    for (const v of obs.values) ss += (v - mean) ** 2;
-    const sd = Math.sqrt(ss / (n - 1));
-    const y = Float64Array.from(obs.values, (v) => (v - mean) / sd);
+    const { mean, sd, y } = standardize(obs.values);
     const lambda = d.lambda;
 
     const loo = Array.from({ length: n }, (_, i) => Int32Array.of(i));
@@ -120,17 +109,9 @@ describe('cntk estimator', () => {
     expect(d.tau).toBe(best.tau);
     // the RMS of standardized LOO residuals at the chosen λ, against brute-force refits (no re-centring
     // here: the curve is computed on the standardized vector as a whole)
-    const padded = padGrid(obs.grid, parseArch(String(params().arch)));
-    const pobs = paddedObservations(obs, padded);
-    const rows = await cntkRows(buildLip(pobs, ['x', 'y', 'const']), { arch: String(params().arch), sigmaW2: 2, sigmaB2: 0.01 }, pobs.cell);
-    const P = padded.width * padded.height;
-    const K = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) K[i * n + j] = 0.5 * (rows.ntkRows[i * P + pobs.cell[j]] + rows.ntkRows[j * P + pobs.cell[i]]);
-    let mean = 0;
-    for (const v of obs.values) mean += v / n;
-    let ss = 0;
-    for (const v of obs.values) ss += (v - mean) ** 2;
-    const y = Float64Array.from(obs.values, (v) => (v - mean) / Math.sqrt(ss / (n - 1)));
+    const { pobs, rows, P } = await kernelRows(obs);
+    const K = gramAtSensors(rows.ntkRows, pobs.cell, P);
+    const { y } = standardize(obs.values);
     let s2 = 0;
     for (let i = 0; i < n; i++) {
       const p = refit(K, n, y, complementIndices(n, [i]), Int32Array.of(i), d.lambda, false)[0];
@@ -157,22 +138,12 @@ describe('cntk estimator', () => {
     const avg = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
     expect(avg(atSensors)).toBeLessThan(0.5 * avg(elsewhere));
     // independent computation at a few pixels: s²·sd²·(Σ(p,p) − Σ_pO (Σ_OO+λ'I)⁻¹ Σ_Op)
-    const padded = padGrid(obs.grid, parseArch(String(params().arch)));
-    const pobs = paddedObservations(obs, padded);
-    const rows = await cntkRows(buildLip(pobs, ['x', 'y', 'const']), { arch: String(params().arch), sigmaW2: 2, sigmaB2: 0.01, precision: 'float64' }, pobs.cell);
-    const P = padded.width * padded.height;
-    const S = new Float64Array(n * n);
+    const { padded, pobs, rows, P } = await kernelRows(obs, 'float64');
     let md = 0;
     for (let i = 0; i < n; i++) md += rows.nngpRows[i * P + pobs.cell[i]] / n;
     const lamS = (d.tau as number) * md;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) S[i * n + j] = 0.5 * (rows.nngpRows[i * P + pobs.cell[j]] + rows.nngpRows[j * P + pobs.cell[i]]) + (i === j ? lamS : 0);
-    const f = cholesky(S, n);
-    let mean = 0;
-    for (const x of obs.values) mean += x / n;
-    let ss = 0;
-    for (const x of obs.values) ss += (x - mean) ** 2;
-    const sd = Math.sqrt(ss / (n - 1));
-    const y = Float64Array.from(obs.values, (x) => (x - mean) / sd);
+    const f = cholesky(gramAtSensors(rows.nngpRows, pobs.cell, P, lamS), n);
+    const { sd, y } = standardize(obs.values);
     const Sy = choleskySolve(f, y);
     const s2 = y.reduce((a, yi, i) => a + yi * Sy[i], 0) / n;
     for (const cell of [0, 37, 77, 139]) {

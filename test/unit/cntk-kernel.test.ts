@@ -10,14 +10,7 @@ import { UserError } from '../../src/domain/errors.ts';
 import { CancelledError } from '../../src/domain/run.ts';
 import { symEigen } from '../../src/solvers/eigen.ts';
 import { referenceKernel } from './cntk-reference.ts';
-
-function lcg(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return a / 2 ** 32;
-  };
-}
+import { lcg } from '../helpers/random.ts';
 
 function randomPrior(h: number, w: number, c: number, seed: number): Float32Array[] {
   const r = lcg(seed);

@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { getTf } from '../../src/compute/backend.ts';
 import { cntkKernel } from '../../src/kernels/cntk.ts';
 import { parseArch, type Layer } from '../../src/kernels/arch.ts';
+import { lcg } from '../helpers/random.ts';
 
 type Tf = typeof tfTypes;
 
@@ -23,14 +24,6 @@ const SW2 = 2;
 const SB2 = 0.1;
 /** Pixels compared (corners, edges, interior; autodiff costs one backward pass per pixel). */
 const S = [0, 3, 7, 9, 18, 27, 28, 36, 45, 54, 56, 60, 63, 22, 41, 33];
-
-function lcg(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return a / 2 ** 32;
-  };
-}
 
 /** 'same' conv of x [h, w, cin] with filter [K·K·cin, cout] via im2col (shift order: dr outer, dc inner). */
 function conv(tf: Tf, x: tfTypes.Tensor3D, filt: tfTypes.Tensor2D, K: number): tfTypes.Tensor3D {

@@ -1,17 +1,31 @@
 // Physics of the synthetic demo scene, checked against formulas written here in float64 from their
-// published form (3GPP TR 36.814 antenna pattern, TR 38.901 UMa path loss, E = √(S·Z0)) and against
-// physical properties (1/d decay, shadowing behind buildings, power summation).
+// published form (3GPP TR 36.814 antenna pattern, TR 38.901 UMa path loss, E = √(S·Z0)), against the
+// demo's documented grading of the NLOS excess (docs/demo.md: fraction 1 - exp(-n/3) of the UMa excess
+// behind n building screens, n0 = 3) and against physical properties (1/d decay, shadowing behind buildings,
+// power summation).
 
 import { describe, expect, it } from 'vitest';
 import { MACRO_PANEL, patternDb } from '../../src/demo/antenna.ts';
 import { computeSiteFields, pointsOf, totalField } from '../../src/demo/field.ts';
 import { makeScene, type Carrier, type Sector } from '../../src/demo/scene.ts';
-import { segmentRectInterval, blockedBrute } from '../../src/demo/los.ts';
+import { segmentRectInterval, blockedBrute, screensBrute } from '../../src/demo/los.ts';
 import { buildingsFromRects } from '../../src/demo/layout.ts';
 import { pathLossDb, umaInverseLoss } from '../../src/demo/pathloss.ts';
 
 const Z0 = 376.73;
 const C = 299_792_458;
+/** The documented grading of the NLOS excess: 1 - exp(-n/3) of the UMa excess behind n screens. */
+const nlosShare = (n: number) => (n === 0 ? 0 : 1 - Math.exp(-n / 3));
+
+/** TR 38.901 UMa LOS and NLOS path loss (dB), written out from Table 7.4.1-1. */
+function umaRef(d2: number, hBS: number, hUT: number, fGHz: number): { los: number; nlos: number } {
+  const d3 = Math.hypot(d2, hBS - hUT);
+  const dbp = (4 * (hBS - 1) * (hUT - 1) * fGHz * 1e9) / C;
+  const pl1 = 28 + 22 * Math.log10(d3) + 20 * Math.log10(fGHz);
+  const pl2 = 28 + 40 * Math.log10(d3) + 20 * Math.log10(fGHz) - 9 * Math.log10(dbp ** 2 + (hBS - hUT) ** 2);
+  const los = d2 <= dbp ? pl1 : pl2;
+  return { los, nlos: Math.max(los, 13.54 + 39.08 * Math.log10(d3) + 20 * Math.log10(fGHz) - 0.6 * (hUT - 1.5)) };
+}
 
 const oneSector = (az = 0, mech = 0, elec = 0): Sector[] => [{ azimuthDeg: az, mechTiltDeg: mech, elecTiltDeg: elec }];
 const carrier = (eirpDbm = 60, freqMHz = 1800): Carrier[] => [{ band: 'test', freqMHz, eirpDbm }];
@@ -59,9 +73,9 @@ describe('path loss', () => {
       const hBS = 15 + r() * 30;
       const hUT = 1 + r() * 5;
       const d3 = Math.hypot(d2, hBS - hUT);
-      const los = r() < 0.5;
-      umaInverseLoss(d2, d3, hBS, hUT, f, los, out);
-      f.forEach((fc, i) => expect(out[i] / 10 ** (-pathLossDb('uma', d2, d3, hBS, hUT, fc, los) / 10)).toBeCloseTo(1, 10));
+      const nlos = k % 3 === 0 ? 0 : k % 3 === 1 ? 1 : r(); // LOS, full NLOS, graded
+      umaInverseLoss(d2, d3, hBS, hUT, f, nlos, out);
+      f.forEach((fc, i) => expect(out[i] / 10 ** (-pathLossDb('uma', d2, d3, hBS, hUT, fc, nlos) / 10)).toBeCloseTo(1, 10));
     }
   });
 });
@@ -87,16 +101,11 @@ describe('field of a single site', () => {
     const f = 2140;
     const sec: Sector = { azimuthDeg: 30, mechTiltDeg: 2, elecTiltDeg: 4 };
     const pts: Array<[number, number]> = [[40, 120], [200, 150], [-300, 500], [700, -100], [30, 900]];
-    const ref = (x: number, y: number, los: boolean) => {
+    /** Field with n building screens on the ray (0 = LOS). */
+    const ref = (x: number, y: number, n: number) => {
       const d2 = Math.hypot(x, y);
-      const d3 = Math.hypot(d2, hBS - hUT);
-      const fc = f / 1000;
-      const dbp = (4 * (hBS - 1) * (hUT - 1) * fc * 1e9) / C;
-      const pl1 = 28 + 22 * Math.log10(d3) + 20 * Math.log10(fc);
-      const pl2 = 28 + 40 * Math.log10(d3) + 20 * Math.log10(fc) - 9 * Math.log10(dbp ** 2 + (hBS - hUT) ** 2);
-      const plLos = d2 <= dbp ? pl1 : pl2;
-      const plN = Math.max(plLos, 13.54 + 39.08 * Math.log10(d3) + 20 * Math.log10(fc) - 0.6 * (hUT - 1.5));
-      const pl = los ? plLos : plN;
+      const u = umaRef(d2, hBS, hUT, f / 1000);
+      const pl = u.los + nlosShare(n) * (u.nlos - u.los);
       // pattern
       let phi = (Math.atan2(x, y) * 180) / Math.PI - sec.azimuthDeg;
       phi = ((phi + 540) % 360) - 180;
@@ -114,16 +123,64 @@ describe('field of a single site', () => {
     const r1 = await fieldAt(open, pts.map((p) => p[0]), pts.map((p) => p[1]), hUT);
     pts.forEach(([x, y], i) => {
       expect(r1.los[0][i]).toBe(1);
-      expect(r1.e[i] / ref(x, y, true)).toBeCloseTo(1, 9);
+      expect(r1.e[i] / ref(x, y, 0)).toBeCloseTo(1, 9);
     });
-    // a tall building around every receiver makes every link NLOS
+    // a tall building around every receiver: one screen on every link
     const walls = pts.map(([x, y]) => ({ xmin: x - 3, ymin: y - 3, xmax: x + 3, ymax: y + 3, height: 60 }));
     const blocked = makeScene({ sites, buildings: walls });
     const r2 = await fieldAt(blocked, pts.map((p) => p[0]), pts.map((p) => p[1]), hUT);
     pts.forEach(([x, y], i) => {
       expect(r2.los[0][i]).toBe(0);
-      expect(r2.e[i] / ref(x, y, false)).toBeCloseTo(1, 9);
+      expect(r2.e[i] / ref(x, y, 1)).toBeCloseTo(1, 9);
     });
+    // a closed ring of tall buildings 13 m further out (a courtyard around the house) is a second screen
+    const ring = ([x, y]: [number, number]) => [
+      { xmin: x - 20, ymin: y - 20, xmax: x + 20, ymax: y - 16, height: 60 },
+      { xmin: x - 20, ymin: y + 16, xmax: x + 20, ymax: y + 20, height: 60 },
+      { xmin: x - 20, ymin: y - 16, xmax: x - 16, ymax: y + 16, height: 60 },
+      { xmin: x + 16, ymin: y - 16, xmax: x + 20, ymax: y + 16, height: 60 },
+    ];
+    const twice = makeScene({ sites, buildings: [...walls, ...pts.flatMap(ring)] });
+    const r3 = await fieldAt(twice, pts.map((p) => p[0]), pts.map((p) => p[1]), hUT);
+    pts.forEach(([x, y], i) => expect(r3.e[i] / ref(x, y, 2)).toBeCloseTo(1, 9));
+  });
+
+  it('the NLOS excess grows with the number of building rows towards the full UMa NLOS loss', async () => {
+    // site at the origin, receiver 300 m north; k rows of tall buildings (10 m deep) across the ray, 20 m apart
+    const hBS = 30;
+    const f = 1800;
+    const site = { id: 'A', x: 0, y: 0, height: hBS, sectors: oneSector(0, 0, 4), carriers: carrier(60, f) };
+    const rows = (k: number) => Array.from({ length: k }, (_, j) => ({ xmin: -20, ymin: 280 - 20 * j, xmax: 20, ymax: 290 - 20 * j, height: 60 }));
+    const open = (await fieldAt(makeScene({ sites: [site] }), [0], [300], 1.5)).e[0];
+    const u = umaRef(300, hBS, 1.5, f / 1000);
+    let prev = open;
+    for (const k of [1, 2, 3, 5, 8]) {
+      const e = (await fieldAt(makeScene({ sites: [site], buildings: rows(k) }), [0], [300], 1.5)).e[0];
+      const excessDb = 20 * Math.log10(open / e);
+      expect(excessDb).toBeCloseTo(nlosShare(k) * (u.nlos - u.los), 9);
+      expect(e).toBeLessThan(prev);
+      prev = e;
+    }
+    // behind many rows the field settles at the UMa NLOS value (within 0.6 dB after 13 rows)
+    const deep = (await fieldAt(makeScene({ sites: [site], buildings: rows(13) }), [0], [300], 1.5)).e[0];
+    expect(Math.abs(20 * Math.log10(open / deep) - (u.nlos - u.los))).toBeLessThan(0.6);
+  });
+
+  it('counts a row of adjoining buildings (and lots a few metres apart) as one screen', () => {
+    // ray from (0, 300, 1.5) to (0, 0, 30) in the city frame; buildings across it at y 240–260
+    const screens = (rects: Array<[number, number, number, number]>) =>
+      screensBrute(buildingsFromRects(rects.map(([u0, v0, u1, v1]) => ({ u0, v0, u1, v1, h: 40 }))), 0, 300, 1.5, 0, 0, 30);
+    expect(screens([])).toBe(0);
+    expect(screens([[-10, 240, 10, 250]])).toBe(1);
+    // two lots back to back along the ray: one row
+    expect(screens([[-10, 240, 10, 250], [-10, 250, 10, 260]])).toBe(1);
+    // a 2 m passage between them: still one screen; a 20 m courtyard: two
+    expect(screens([[-10, 240, 10, 250], [-10, 252, 10, 262]])).toBe(1);
+    expect(screens([[-10, 240, 10, 250], [-10, 270, 10, 280]])).toBe(2);
+    // near the mast a 40 m roof still blocks (a second screen), a 20 m roof is passed over (ray ≈ 27 m there)
+    expect(screens([[-10, 240, 10, 250], [-10, 20, 10, 30]])).toBe(2);
+    const low = screensBrute(buildingsFromRects([{ u0: -10, v0: 240, u1: 10, v1: 250, h: 40 }, { u0: -10, v0: 20, u1: 10, v1: 30, h: 20 }]), 0, 300, 1.5, 0, 0, 30);
+    expect(low).toBe(1);
   });
 
   it('decays as 1/d in free space once beyond the main lobe near region', async () => {
@@ -186,7 +243,10 @@ describe('buildings', () => {
     const r = await fieldAt(scene, [60, -60], [300, 300], 1.5);
     expect(r.los[0][0]).toBe(0);
     expect(r.los[0][1]).toBe(1);
-    expect(r.e[0]).toBeLessThan(r.e[1] / 3); // ≥ 10 dB of NLOS excess loss
+    // one screen: 28 % of the UMa NLOS excess (about 8 dB at 300 m)
+    const u = umaRef(Math.hypot(60, 300), 30, 1.5, 1.8);
+    expect(20 * Math.log10(r.e[1] / r.e[0])).toBeCloseTo(nlosShare(1) * (u.nlos - u.los), 9);
+    expect(r.e[0]).toBeLessThan(r.e[1] / 2.2);
     // without the building both are equal
     const open = await fieldAt(makeScene({ sites: [site] }), [60, -60], [300, 300], 1.5);
     expect(open.e[0]).toBeCloseTo(open.e[1], 12);

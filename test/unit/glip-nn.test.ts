@@ -5,11 +5,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as tfTypes from '@tensorflow/tfjs-core';
-import { getTf } from '../../src/compute/backend.ts';
+import { getTf, selectBackend } from '../../src/compute/backend.ts';
 import { parseArch } from '../../src/kernels/arch.ts';
 import { cntkKernel } from '../../src/kernels/cntk.ts';
 import { FiniteCnn, upsample2 } from '../../src/nn/network.ts';
-import { convFilterGradWindows, convFilterGradPerSample } from '../../src/nn/conv.ts';
+import { convFilterGrad, convFilterGradWindows, convFilterGradPerSample, hasNativeFilterGrad } from '../../src/nn/conv.ts';
+import { trainNetwork } from '../../src/nn/train.ts';
 import { cropSize, cropStart, empiricalNtk, kernelAlignment, receptiveRadius, targetAlignment } from '../../src/nn/ntk.ts';
 import { SeededRandom } from '../../src/nn/random.ts';
 
@@ -86,6 +87,35 @@ describe('conv filter gradient without the backend kernel', () => {
     for (let b = 0; b < B; b++) {
       const ref = refFilterGrad(x.subarray(b * H * W * C, (b + 1) * H * W * C), dy.subarray(b * H * W * Co, (b + 1) * H * W * Co), 1, H, W, C, Co, K);
       expect(maxRelDiff(got.subarray(b * per, (b + 1) * per), ref)).toBeLessThan(1e-5);
+    }
+  });
+});
+
+describe('backends agree', () => {
+  it('the native filter gradient (cpu) matches the formula, and a short training run on cpu matches wasm', async () => {
+    const active = tf.getBackend();
+    const [B, H, W, C, Co, K] = [1, 7, 6, 3, 4, 3];
+    const x = randn(B * H * W * C, 31);
+    const dy = randn(B * H * W * Co, 32);
+    const layers = parseArch('conv3,relu,down,conv3,relu,up,conv3');
+    const train = async () => {
+      const net = new FiniteCnn({ layers, inChannels: 2, width: 6, sigmaW2: 2, sigmaB2: 0.01, parameterization: 'ntk', seed: 4 });
+      const input = tf.tensor4d(randn(8 * 8 * 2, 33), [1, 8, 8, 2]);
+      const r = await trainNetwork(net, { input, trainCells: Int32Array.from([3, 17, 30, 44, 61]), trainY: [1, -1, 0.5, 2, -0.3] }, { optimizer: 'adam', lr: 0.02, iterations: 25, center: true });
+      input.dispose();
+      net.dispose();
+      return r.output;
+    };
+    const onActive = await train();
+    await selectBackend({ preferred: 'cpu', env: {} });
+    try {
+      expect(hasNativeFilterGrad()).toBe(true);
+      const got = tf.tidy(() => convFilterGrad(tf.tensor4d(x, [B, H, W, C]), tf.tensor4d(dy, [B, H, W, Co]), K).dataSync());
+      expect(maxRelDiff(got, refFilterGrad(x, dy, B, H, W, C, Co, K))).toBeLessThan(1e-5);
+      const onCpu = await train();
+      expect(maxRelDiff(onCpu, onActive)).toBeLessThan(1e-3);
+    } finally {
+      await tf.setBackend(active);
     }
   });
 });

@@ -122,6 +122,25 @@ describe('glip estimator', () => {
     expect(v.every((x) => x >= 0 && Number.isFinite(x))).toBe(true);
   });
 
+  it('without refit the network keeps its best held-out weights: the map reproduces the best held-out loss', async () => {
+    const pred = await run({ width: 8, alignment: 'off', ensemble: 1, iterations: 150, holdout: 0.25, patience: 25, refit: false, seed: 6 });
+    const d = pred.diagnostics as { members: Array<{ seed: number; chosenIterations: number; searchIterations: number; bestHeldOut: number }> };
+    const m = d.members[0];
+    expect(m.chosenIterations).toBeGreaterThan(0);
+    expect(m.chosenIterations).toBeLessThan(m.searchIterations);
+    // the member's split: the same seeded stream the estimator documents (member seed, 'holdout')
+    const { SeededRandom } = await import('../../src/nn/random.ts');
+    const perm = SeededRandom.stream(m.seed, 'holdout').permutation(CELLS.length);
+    const held = Array.from(perm.subarray(0, 4));
+    const train = Array.from(perm.subarray(4));
+    // held-out MSE in the training cells' standardized units, from the returned map
+    const tv = train.map((i) => obs.values[i]);
+    const mean = tv.reduce((a, b) => a + b, 0) / tv.length;
+    const sdT = Math.sqrt(tv.reduce((a, b) => a + (b - mean) ** 2, 0) / (tv.length - 1));
+    const mse = held.reduce((s, i) => s + ((pred.values[obs.cell[i]] - obs.values[i]) / sdT) ** 2, 0) / held.length;
+    expect(mse).toBeCloseTo(m.bestHeldOut, 4);
+  });
+
   it('ensemble: map = mean of the members, variance = their sample variance', async () => {
     const p = { width: 8, alignment: 'off', iterations: 60, holdout: 0.25, patience: 15, seed: 9 };
     const one = await run({ ...p, ensemble: 1 }); // member 0 alone (same seed, same split)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IdwModel, PointIndex, idw } from '../../src/estimators/idw.ts';
+import { IdwModel, idw } from '../../src/estimators/idw.ts';
+import { PointIndex } from '../../src/geo/point-index.ts';
 import { snapPoints, subsetObservations, complementIndices } from '../../src/estimators/observations.ts';
 import { seededRandom, kfoldFolds } from '../../src/evaluation/folds.ts';
 import type { Grid } from '../../src/domain/types.ts';

@@ -4,11 +4,11 @@ import {
   effectiveRange,
   empiricalVariogram,
   fitVariogram,
-  nelderMead,
   semivariance,
   type EmpiricalVariogram,
   type VariogramModelName,
 } from '../../src/estimators/variogram.ts';
+import { nelderMead } from '../../src/solvers/optimize.ts';
 import { grid, observations, randomCells, simulateField } from './kriging-helpers.ts';
 
 describe('covariance models', () => {

@@ -7,6 +7,7 @@ import { cliJobContext, formatSeconds, printJson } from '../output.ts';
 import { addGridOptions, addSelectionOptions, collect, fmtNum, gridRequest, selectionRequest, type GridCliOptions, type SelectionCliOptions } from './estimate-options.ts';
 import { parseParamPairs } from '../../estimators/params.ts';
 import { estimatorIds } from '../../estimators/registry.ts';
+import { cellWidth } from '../../geo/grid.ts';
 
 interface EstimateCliOptions extends GridCliOptions, SelectionCliOptions {
   project?: string;
@@ -68,7 +69,7 @@ async function estimate(o: EstimateCliOptions): Promise<void> {
     }
     const r = res.run;
     const g = r.grid;
-    const cell = (g.bounds.xmax - g.bounds.xmin) / g.width;
+    const cell = cellWidth(g);
     const d = r.diagnostics as { droppedSensors?: string[]; outsideGrid?: string[]; groups?: unknown[]; emptySteps?: unknown[] };
     const truth = (r.metrics as { truth?: { rmse: number; mae: number; reference: string; synthetic: boolean } }).truth;
     const lines = [

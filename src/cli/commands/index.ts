@@ -13,8 +13,9 @@ import { register as estimate } from './estimate.ts';
 import { register as compare } from './compare.ts';
 import { register as predict } from './predict.ts';
 import { register as runs } from './runs.ts';
+import { register as backends } from './backends.ts';
 import { register as cntkKernel } from './cntk-kernel.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: RegisterCommand[] = [init, importCmd, info, sensors, readings, serve, demo, exportCmd, estimate, compare, predict, runs, cntkKernel];
+export const COMMANDS: RegisterCommand[] = [init, importCmd, info, sensors, readings, serve, demo, exportCmd, estimate, compare, predict, runs, cntkKernel, backends];

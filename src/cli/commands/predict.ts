@@ -13,6 +13,8 @@ import { addGridOptions, addSelectionOptions, collect, gridRequest, selectionReq
 import { parseParamPairs } from '../../estimators/params.ts';
 import { estimatorIds } from '../../estimators/registry.ts';
 import { LOCAL, WGS84, isGeographic, transformer } from '../../geo/crs.ts';
+import { cellWidth } from '../../geo/grid.ts';
+import { checkWritableTarget, writeFilesAtomically } from '../../io/export/atomic.ts';
 
 interface PredictCliOptions extends GridCliOptions, Omit<SelectionCliOptions, 'sensors'> {
   readings?: string;
@@ -121,7 +123,7 @@ async function predict(o: PredictCliOptions): Promise<void> {
   const readings = path.resolve(o.readings!);
   const out = path.resolve(o.out!);
   if (!fs.existsSync(readings)) throw new UserError(`${readings}: no such file`);
-  if (!fs.existsSync(path.dirname(out))) throw new UserError(`cannot write ${out}: folder ${path.dirname(out)} does not exist`);
+  checkWritableTarget(out);
   const pts = readPointsFile(path.resolve(o.at!));
   const crsOpt = o.crs?.trim();
   const params = parseParamPairs(o.param ?? []);
@@ -164,21 +166,14 @@ async function predict(o: PredictCliOptions): Promise<void> {
       ...(res.sd ? [fmt(res.sd[i])] : []),
     ]);
     // written to a temporary file, then renamed: a failure never leaves half a CSV behind
-    const tmpOut = `${out}.${process.pid}.tmp`;
-    try {
-      fs.writeFileSync(tmpOut, Papa.unparse({ fields: header, data: lines }, { newline: '\n' }) + '\n');
-      fs.renameSync(tmpOut, out);
-    } catch (e) {
-      fs.rmSync(tmpOut, { force: true });
-      throw new UserError(`cannot write ${out}: ${(e as Error).message}`);
-    }
+    writeFilesAtomically([{ path: out, data: Papa.unparse({ fields: header, data: lines }, { newline: '\n' }) + '\n' }]);
 
     const g = res.grid;
     const summary = {
       out,
       points: pts.rows.length,
       method: res.method,
-      grid: { width: g.width, height: g.height, crs: g.crs, cell: (g.bounds.xmax - g.bounds.xmin) / g.width },
+      grid: { width: g.width, height: g.height, crs: g.crs, cell: cellWidth(g) },
       observed: res.observed,
       sd: res.sd !== null,
       backend: res.backend,

@@ -2,25 +2,27 @@
 //   Σ'(p,q) = ‖ψ_p‖‖ψ_q‖ κ1(c)  and  Θ'(p,q) = ⟨θ_p, θ_q⟩ κ0(c),   c = ⟨u_p, u_q⟩, u = ψ/‖ψ‖
 // (cntk.md, relu; κ0, κ1 in arccos-poly.ts), following Zandieh et al. (NeurIPS 2021): κ0 and κ1 are replaced by
 // polynomials with non-negative coefficients a_l, whose feature maps ⊕_l √a_l u^{⊗l} are compressed with
-// TensorSRHT (tensorsrht.ts).
+// TensorSRHT-type products of randomised Hadamard sketches (tensorsrht.ts).
 //
-// Layout of this implementation (all blocks unbiased given the input features):
-// - One chain of tensor powers shared by κ0 and κ1: z_1 = u, z_l = TensorSRHT_l(z_{l−1}, u) with
-//   E⟨z_l(p), z_l(q)⟩ = c^l (independent signs at every level). The chain stops at the highest degree with a
-//   non-zero coefficient.
-// - Σ features = ‖ψ‖ · [√a0·ε/√k0 (constant block, spread over k0 coordinates with fixed random signs ε),
-//   √a1·SRHT(u), √a_l·(first k_l coordinates of z_l, rescaled), ...].
-// - Θ features = [√b0·SRHT(θ), √b_l·TensorSRHT(θ, z_l), ...] (b = κ0 coefficients), zero where ‖ψ‖ = 0.
-// - The output budget (mΣ, mΘ coordinates) is split over the degrees in proportion to the coefficients:
-//   the variance of block l is ∝ a_l²/k_l, and Σ a_l²/k_l under Σ k_l = m is smallest for k_l ∝ a_l. Chain
-//   dimensions follow the largest block that needs them, so the high degrees (tiny a_l) are cheap.
-// - Every block is "spread" (each coordinate a random-sign mixture): the next layer's sign-convolution
-//   (features.ts) relies on no coordinate carrying a large share of the norm.
+// Layout (every block is unbiased given the input features):
+// - One chain of tensor powers shared by κ0 and κ1: z_2 = A₂u ⊙ B₂u, z_l = A_l z_{l−1} ⊙ B_l u (A, B
+//   sketches with E[(Ax)_c (Ax')_c] = ⟨x,x'⟩, independent signs at every level, A scaled by 1/√K_l), so
+//   E⟨z_l(p), z_l(q)⟩ = c^l. The chain stops at the highest degree with a non-zero coefficient.
+// - Σ features = ‖ψ‖·[√a₀ ε/√k₀ (constant block, spread over k₀ coordinates with fixed random signs ε),
+//   √a₁ S u/√k₁ (SRHT), √a_l·CountSketch(z_l) for l ≥ 2].
+// - Θ features = [√b₀ S'θ (SRHT), √b_l (A'θ ⊙ B' z_l) for l ≥ 1] (b = κ0 coefficients); zero where ψ = 0.
+// - The output budget m is split over the degrees ∝ the coefficients: block l has variance ∝ a_l²/k_l and
+//   Σ a_l²/k_l under Σ k_l = m is smallest for k_l ∝ a_l. Block sizes are powers of two (rounded), so no
+//   tensor is ever sliced (slices cost ~15× an elementwise op per element on wasm); the Σ constant block takes
+//   the remainder, and the Θ block 0 is made of power-of-two pieces. Chain dimensions follow the largest
+//   block that reads them, so the high degrees (tiny a_l) are cheap.
+// - Every block is spread (each coordinate a random-sign mixture): the next layer's sign convolution
+//   (features.ts) needs no coordinate to carry a large share of the norm.
 
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import { fitArcCos } from './arccos-poly.ts';
 import { nextPow2, type SignSource } from './random.ts';
-import { Srht, TensorSrht } from './tensorsrht.ts';
+import { fold, SketchBank } from './tensorsrht.ts';
 
 type Tf = typeof tfTypes;
 type T2 = tfTypes.Tensor2D;
@@ -30,54 +32,43 @@ export interface ReluSketchOptions {
   inDim: number;
   /** Dimension of the Θ-side input features (0 when Θ = 0 at this layer). */
   thetaDim: number;
-  /** Output dimension of the Σ features. */
-  sigmaOut: number;
-  /** Output dimension of the Θ features (ignored when thetaDim = 0). */
-  thetaOut: number;
+  /** Output dimension m of the Σ and Θ features. */
+  features: number;
   /** Polynomial degree of the κ0 / κ1 fits. */
   degree: number;
 }
 
-/**
- * Integer split of `budget` over weights (∝ weight, each ≤ its cap, ≥ 1 where weight > 0 when the budget
- * allows), by water-filling and largest remainders. Returns sizes with Σ = min(budget, Σ caps).
- */
-export function allocate(budget: number, weights: number[], caps: number[]): number[] {
+/** Nearest power of two in log scale (0 for x < 0.5). */
+function pow2Near(x: number): number {
+  if (x < 0.5) return 0;
+  if (x < 1) return 1;
+  return 2 ** Math.round(Math.log2(x));
+}
+
+/** Power-of-two block sizes ∝ weights for indices ≥ 1, fitting in budget − 1 (index 0 gets the rest). */
+export function allocateBlocks(budget: number, weights: ArrayLike<number>): number[] {
   const n = weights.length;
-  const out = new Array<number>(n).fill(0);
-  const active = weights.map((w, i) => w > 0 && caps[i] > 0);
-  let left = budget;
-  // minimum one coordinate per active block, most important first
-  const order = weights.map((w, i) => i).filter((i) => active[i]).sort((a, b) => weights[b] - weights[a]);
-  for (const i of order) {
-    if (left <= 0) break;
-    out[i] = 1;
-    left--;
+  let total = 0;
+  for (let l = 0; l < n; l++) total += weights[l];
+  const k = new Array<number>(n).fill(0);
+  for (let l = 1; l < n; l++) if (weights[l] > 0) k[l] = Math.max(1, pow2Near((budget * weights[l]) / total));
+  const sum = () => k.reduce((a, b, l) => a + (l >= 1 ? b : 0), 0);
+  while (sum() > budget - 1) {
+    let j = 1;
+    for (let l = 1; l < n; l++) if (k[l] > k[j]) j = l;
+    if (k[j] <= 1) break;
+    k[j] /= 2;
   }
-  for (let guard = 0; guard < 64 && left > 0; guard++) {
-    const free = order.filter((i) => out[i] < caps[i] && out[i] > 0);
-    if (free.length === 0) break;
-    const wsum = free.reduce((s, i) => s + weights[i], 0);
-    const want = free.map((i) => (left * weights[i]) / wsum);
-    let used = 0;
-    free.forEach((i, j) => {
-      const add = Math.min(Math.floor(want[j]), caps[i] - out[i]);
-      out[i] += add;
-      used += add;
-    });
-    left -= used;
-    if (used === 0) {
-      // distribute the remainder one by one by largest fractional share
-      const rem = free.map((i, j) => ({ i, f: want[j] - Math.floor(want[j]) })).sort((a, b) => b.f - a.f);
-      for (const { i } of rem) {
-        if (left <= 0) break;
-        if (out[i] < caps[i]) {
-          out[i]++;
-          left--;
-        }
-      }
-      if (rem.every(({ i }) => out[i] >= caps[i])) break;
-    }
+  k[0] = Math.max(0, budget - sum());
+  return k;
+}
+
+/** Binary decomposition of n into powers of two, largest first. */
+function pow2Pieces(n: number): number[] {
+  const out: number[] = [];
+  for (let b = 2 ** Math.floor(Math.log2(Math.max(1, n))); b >= 1; b /= 2) if (n >= b) {
+    out.push(b);
+    n -= b;
   }
   return out;
 }
@@ -90,7 +81,7 @@ export interface ReluSketchLayout {
   sigmaBlocks: number[];
   /** Θ block sizes per degree. */
   thetaBlocks: number[];
-  /** Dimension of z_l for l ≥ 2 (chain), 0 where unused. */
+  /** Dimension K_l of z_l (chain, l ≥ 2), 0 where unused. */
   chain: number[];
 }
 
@@ -99,106 +90,129 @@ export class ReluSketch {
   readonly layout: ReluSketchLayout;
   readonly sigmaDim: number;
   readonly thetaDim: number;
-  private readonly constBlock: T2 | null;
-  private readonly sigmaLin: Srht | null;
-  private readonly chain: Array<TensorSrht | null>;
-  private readonly thetaLin: Srht | null;
-  private readonly thetaProd: Array<TensorSrht | null>;
-  private readonly opts: ReluSketchOptions;
+  private readonly constRow: T2 | null;
+  /** Sketches of u: Σ block 1, Θ block 1 (u side), z_2 (A side), z_l (B side) for l = 2..L. */
+  private readonly uBank: SketchBank;
+  private readonly uIdx: { sig1: number; th1: number; z2a: number; zb: number[] };
+  /** Sketches of z_l (l = 2..L−1 for the next level, and the z side of Θ block l). */
+  private readonly zBanks: Array<{ bank: SketchBank; next: number; th: number } | null>;
+  /** CountSketch signs of z_l for the Σ blocks l ≥ 2 (null when the block takes z_l whole). */
+  private readonly zSigns: Array<tfTypes.Tensor1D | null>;
+  private readonly thetaBank: SketchBank | null;
+  private readonly thIdx: { pieces: number[]; blocks: number[] };
+  private readonly L: number;
 
   constructor(
     private readonly tf: Tf,
     opts: ReluSketchOptions,
     src: SignSource,
   ) {
-    this.opts = opts;
     const q = opts.degree;
+    const m = opts.features;
     const a1 = fitArcCos('k1', q).coef;
     const a0 = fitArcCos('k0', q).coef;
     const d = opts.inDim;
     const dT = opts.thetaDim;
-    // No caps at the exact dimension of a tensor power: even an exactly representable block (u of a
-    // 28-dimensional first layer) must be spread over a share of the m coordinates proportional to its
-    // weight, or the next layer's sign convolution sees a few heavy coordinates whose cross terms do not
-    // average out (a variance floor independent of m). The stacked SRHT stays exact when d ≤ k.
-    const none = () => Number.MAX_SAFE_INTEGER;
-    const sigmaBlocks = allocate(opts.sigmaOut, Array.from(a1), Array.from(a1, none));
-    const thetaBlocks = dT > 0 ? allocate(opts.thetaOut, Array.from(a0), Array.from(a0, none)) : Array.from(a0, () => 0);
-    // chain dims: z_l must be at least as wide as the blocks that read it and as the next level
-    const L = Math.max(...sigmaBlocks.map((k, l) => (k > 0 ? l : 0)), ...thetaBlocks.map((k, l) => (k > 0 ? l : 0)));
+    const sigmaBlocks = allocateBlocks(m, a1);
+    const thetaBlocks = dT > 0 ? allocateBlocks(m, a0) : Array.from(a0, () => 0);
+    const L = Math.max(1, ...sigmaBlocks.map((k, l) => (k > 0 ? l : 0)), ...thetaBlocks.map((k, l) => (k > 0 ? l : 0)));
     const chain = new Array<number>(q + 1).fill(0);
     for (let l = L; l >= 2; l--) chain[l] = Math.max(8, nextPow2(Math.max(sigmaBlocks[l], thetaBlocks[l], l < L ? chain[l + 1] : 0)));
     this.layout = { a1, a0, sigmaBlocks, thetaBlocks, chain };
+    this.L = L;
     this.sigmaDim = sigmaBlocks.reduce((a, b) => a + b, 0);
     this.thetaDim = thetaBlocks.reduce((a, b) => a + b, 0);
 
-    const tfx = tf;
-    // constant block √a0·ε/√k0 (one row, multiplied by the norm per pixel)
     const k0 = sigmaBlocks[0];
-    if (k0 > 0) {
-      const eps = src.signs(k0);
-      const v = Math.sqrt(a1[0] / k0);
-      this.constBlock = tfx.tensor2d(eps.map((e) => e * v), [1, k0]);
-    } else this.constBlock = null;
-    this.sigmaLin = sigmaBlocks[1] > 0 ? new Srht(tf, d, sigmaBlocks[1], src) : null;
-    this.chain = chain.map((m, l) => (l >= 2 && m > 0 ? new TensorSrht(tf, l === 2 ? d : chain[l - 1], d, m, src) : null));
-    this.thetaLin = dT > 0 && thetaBlocks[0] > 0 ? new Srht(tf, dT, thetaBlocks[0], src) : null;
-    this.thetaProd = thetaBlocks.map((k, l) => (dT > 0 && l >= 1 && k > 0 ? new TensorSrht(tf, dT, l === 1 ? d : chain[l], k, src) : null));
+    this.constRow = k0 > 0 ? tf.tensor2d(src.signs(k0).map((e) => e * Math.sqrt(a1[0] / k0)), [1, k0]) : null;
+
+    // u-side sketches; group 0 is shared by blocks that never multiply each other
+    const members: Array<{ k: number; group: number; scale?: number }> = [];
+    const add = (k: number, group: number, scale = 1) => (k > 0 ? members.push({ k, group, scale }) - 1 : -1);
+    const sig1 = add(sigmaBlocks[1], 0, Math.sqrt(a1[1] / Math.max(1, sigmaBlocks[1])));
+    const th1 = add(thetaBlocks[1], 0);
+    const z2a = L >= 2 ? add(chain[2], 0, 1 / Math.sqrt(chain[2])) : -1;
+    const zb: number[] = [];
+    for (let l = 2; l <= L; l++) zb[l] = add(chain[l], l - 1);
+    this.uBank = new SketchBank(tf, d, members, src);
+    this.uIdx = { sig1, th1, z2a, zb };
+
+    this.zBanks = chain.map((K, l) => {
+      if (l < 2 || K === 0) return null;
+      const zm: Array<{ k: number; group: number; scale?: number }> = [];
+      const next = l < L ? zm.push({ k: chain[l + 1], group: 0, scale: 1 / Math.sqrt(chain[l + 1]) }) - 1 : -1;
+      const th = thetaBlocks[l] > 0 ? zm.push({ k: thetaBlocks[l], group: 0 }) - 1 : -1;
+      return zm.length > 0 ? { bank: new SketchBank(tf, K, zm, src), next, th } : null;
+    });
+    this.zSigns = chain.map((K, l) => (l >= 2 && sigmaBlocks[l] > 0 && sigmaBlocks[l] < K ? tf.tensor1d(src.signs(K)) : null));
+
+    if (dT > 0) {
+      const tm: Array<{ k: number; group: number; scale?: number }> = [];
+      const pieces = thetaBlocks[0] > 0 ? pow2Pieces(thetaBlocks[0]).map((k) => tm.push({ k, group: 0, scale: Math.sqrt(a0[0] / thetaBlocks[0]) }) - 1) : [];
+      const blocks: number[] = [];
+      for (let l = 1; l < thetaBlocks.length; l++) blocks[l] = thetaBlocks[l] > 0 ? tm.push({ k: thetaBlocks[l], group: 0, scale: Math.sqrt(a0[l] / thetaBlocks[l]) }) - 1 : -1;
+      this.thetaBank = new SketchBank(tf, dT, tm, src);
+      this.thIdx = { pieces, blocks };
+    } else {
+      this.thetaBank = null;
+      this.thIdx = { pieces: [], blocks: [] };
+    }
   }
 
   /**
    * psi: [N, inDim] Σ-side input, theta: [N, thetaDim] Θ-side input (null when Θ = 0).
-   * Returns Σ' features [N, sigmaDim] and Θ' features [N, thetaDim] (null when theta is null).
-   * Call inside tf.tidy.
+   * Returns the blocks of the Σ' features (concatenated: [N, sigmaDim]) and of the Θ' features ([N, thetaDim];
+   * empty when theta is null). Kept apart so that a caller can pool before concatenating. Call inside tf.tidy.
    */
-  apply(psi: T2, theta: T2 | null): { sigma: T2; theta: T2 | null } {
+  apply(psi: T2, theta: T2 | null): { sigma: T2[]; theta: T2[] } {
     const tf = this.tf;
-    const N = psi.shape[0];
-    const { a1, a0, sigmaBlocks, thetaBlocks, chain } = this.layout;
-    const sq = tf.sum(tf.square(psi), 1, true);
-    const norm = tf.sqrt(sq);
-    const positive = tf.greater(norm, 0);
-    // u = ψ/‖ψ‖, and 0 where ψ = 0 (cntk.md: Σ' = 0 and Σ̇ = 0 where n = 0)
-    const inv = tf.where(positive, tf.div(1, tf.maximum(norm, 1e-30)), tf.zerosLike(norm));
-    const u = tf.mul(psi, inv) as T2;
+    const { a1, sigmaBlocks, chain } = this.layout;
+    const norm = tf.sqrt(tf.sum(tf.square(psi), 1, true)) as T2;
+    // u = ψ/‖ψ‖ (0 where ψ = 0: cntk.md sets Σ' = Σ̇ = 0 there)
+    const u = tf.mul(psi, tf.div(1, tf.maximum(norm, 1e-30))) as T2;
+    const U = this.uBank.apply(u);
+    const { sig1, th1, z2a, zb } = this.uIdx;
 
-    const z: Array<T2 | null> = new Array(chain.length).fill(null);
-    z[1] = u;
-    for (let l = 2; l < chain.length; l++) {
-      const T = this.chain[l];
-      if (!T) break;
-      z[l] = T.apply(z[l - 1]!, u);
+    const z: T2[] = [];
+    const zs: Array<T2[]> = [];
+    for (let l = 2; l <= this.L; l++) {
+      const a = l === 2 ? U[z2a] : zs[l - 1][this.zBanks[l - 1]!.next];
+      z[l] = tf.mul(a, U[zb[l]]) as T2;
+      const zb2 = this.zBanks[l];
+      zs[l] = zb2 ? zb2.bank.apply(z[l]) : [];
     }
 
-    const sig: T2[] = [];
-    if (this.constBlock) sig.push(tf.tile(this.constBlock, [N, 1]) as T2);
-    if (this.sigmaLin) sig.push(tf.mul(this.sigmaLin.apply(u), Math.sqrt(a1[1])) as T2);
+    const sigma: T2[] = [];
+    if (this.constRow) sigma.push(tf.mul(norm, this.constRow) as T2);
+    if (sig1 >= 0) sigma.push(tf.mul(U[sig1], norm) as T2);
     for (let l = 2; l < sigmaBlocks.length; l++) {
       const k = sigmaBlocks[l];
       if (k === 0) continue;
-      const zl = z[l]!;
-      const head = k === zl.shape[1] ? zl : tf.slice(zl, [0, 0], [N, k]);
-      sig.push(tf.mul(head, Math.sqrt((a1[l] * zl.shape[1]) / k)) as T2);
+      const s = this.zSigns[l];
+      const block = s ? fold(tf, tf.mul(z[l], s) as T2, k) : z[l];
+      sigma.push(tf.mul(block, tf.mul(norm, Math.sqrt(a1[l]))) as T2);
     }
-    const sigma = tf.mul(sig.length === 1 ? sig[0] : tf.concat(sig, 1), norm) as T2;
+    if (!theta || !this.thetaBank) return { sigma, theta: [] };
 
-    if (!theta) return { sigma, theta: null };
-    const th: T2[] = [];
-    if (this.thetaLin) th.push(tf.mul(this.thetaLin.apply(theta), Math.sqrt(a0[0])) as T2);
-    for (let l = 1; l < thetaBlocks.length; l++) {
-      const T = this.thetaProd[l];
-      if (!T) continue;
-      th.push(tf.mul(T.apply(theta, z[l]!), Math.sqrt(a0[l])) as T2);
+    const T = this.thetaBank.apply(theta);
+    const out: T2[] = [];
+    const mask = tf.cast(tf.greater(norm, 0), 'float32');
+    for (const j of this.thIdx.pieces) out.push(tf.mul(T[j], mask) as T2);
+    for (let l = 1; l < this.thIdx.blocks.length; l++) {
+      const j = this.thIdx.blocks[l];
+      if (j === undefined || j < 0) continue;
+      const zside = l === 1 ? U[th1] : zs[l][this.zBanks[l]!.th];
+      out.push(tf.mul(T[j], zside) as T2);
     }
-    const thetaOut = tf.mul(th.length === 1 ? th[0] : tf.concat(th, 1), tf.cast(positive, 'float32')) as T2;
-    return { sigma, theta: thetaOut };
+    void chain;
+    return { sigma, theta: out };
   }
 
   dispose(): void {
-    this.constBlock?.dispose();
-    this.sigmaLin?.dispose();
-    this.thetaLin?.dispose();
-    for (const t of this.chain) t?.dispose();
-    for (const t of this.thetaProd) t?.dispose();
+    this.constRow?.dispose();
+    this.uBank.dispose();
+    for (const z of this.zBanks) z?.bank.dispose();
+    for (const s of this.zSigns) s?.dispose();
+    this.thetaBank?.dispose();
   }
 }

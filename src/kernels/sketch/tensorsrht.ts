@@ -47,6 +47,8 @@ export class SignedHadamard {
     d: number,
     K: number,
     src: SignSource,
+    /** Multiplies every output (baked into the matrices). */
+    scale = 1,
   ) {
     if (!(d >= 1) || !(K >= 1) || (K & (K - 1)) !== 0) throw new Error(`SignedHadamard: bad sizes d=${d}, K=${K}`);
     this.d = d;
@@ -63,12 +65,12 @@ export class SignedHadamard {
         const M = new Float32Array(d * K);
         for (let i = 0; i < d; i++) {
           const r = (i % K) * K;
-          for (let j = 0; j < K; j++) M[i * K + j] = s[i] * H[r + j];
+          for (let j = 0; j < K; j++) M[i * K + j] = scale * s[i] * H[r + j];
         }
         this.dense = tf.tensor2d(M, [d, K]);
       } else {
         this.mode = 'fold';
-        this.signs = tf.tensor1d(s);
+        this.signs = tf.tensor1d(s.map((v) => v * scale));
         this.hK = K <= 128 ? tf.tensor2d(hadamardMatrix(K), [K, K]) : null;
       }
       return;
@@ -76,6 +78,7 @@ export class SignedHadamard {
     const dp = this.dp;
     const B = K / dp;
     const S = src.signs(B * d);
+    for (let i = 0; i < S.length; i++) S[i] *= scale;
     if (d * K <= 1 << 22) {
       // dense: M[i, t·d' + j] = s⁽ᵗ⁾_i H_d'[i, j]
       this.mode = 'dense';
@@ -115,7 +118,10 @@ export class SignedHadamard {
   }
 }
 
-/** fold_K: column i goes to column i mod K (zero-padded to a multiple of K, then summed). */
+/**
+ * fold_K: column i goes to column i mod K (zero-padded to a multiple of K, then summed). A reshape and a
+ * middle-axis sum: on wasm, column slices cost ~15× an elementwise op per element, so none are used.
+ */
 export function fold(tf: Tf, x: T2, K: number): T2 {
   const [N, d] = x.shape;
   if (d === K) return x;
@@ -128,13 +134,85 @@ export function fold(tf: Tf, x: T2, K: number): T2 {
     [0, 0],
     [0, r * K - d],
   ]);
-  // sum of r column blocks; slices + adds are cheaper than a middle-axis reduction on wasm for small r
-  if (r <= 4) {
-    let acc = tf.slice(padded, [0, 0], [N, K]);
-    for (let b = 1; b < r; b++) acc = tf.add(acc, tf.slice(padded, [0, b * K], [N, K]));
-    return acc as T2;
-  }
   return tf.sum(tf.reshape(padded, [N, r, K]), 1) as T2;
+}
+
+/** scale·(Sylvester–Hadamard) as a tensor [K, K] (K ≤ 256) for dense application. */
+function hadamardTensor(tf: Tf, K: number, scale: number): T2 {
+  const h = hadamardMatrix(K);
+  if (scale !== 1) for (let i = 0; i < h.length; i++) h[i] *= scale;
+  return tf.tensor2d(h, [K, K]);
+}
+
+/**
+ * Several sketches y_j ∈ R^{k_j} (k_j powers of two) of the same input x ∈ R^d, computed together, with
+ * E[y_j,c y'_j,c] = ⟨x, x'⟩ for every coordinate c (unnormalised ±1 combinations of all of x).
+ * Members of one `group` share their random signs (their errors are correlated, each stays unbiased);
+ * different groups are independent — products of sketches must take their factors from different groups.
+ * Each member is computed the cheaper way:
+ *   dense  one matMul x·M_j (small d, or d ≤ 2k_j: the stacked-block matrix of SignedHadamard)
+ *   fold   per group: s_g ⊙ x folded once to F_g = max k_j of the group; per member: fold to k_j, then H.
+ */
+export class SketchBank {
+  readonly d: number;
+  readonly ks: number[];
+  private readonly dense: Array<SignedHadamard | null>;
+  private readonly groupSigns = new Map<number, tfTypes.Tensor1D>();
+  private readonly groupWidth = new Map<number, number>();
+  private readonly hMats = new Map<string, T2>();
+  private readonly groups: number[];
+  private readonly scales: number[];
+
+  constructor(
+    private readonly tf: Tf,
+    d: number,
+    members: Array<{ k: number; group: number; scale?: number }>,
+    src: SignSource,
+  ) {
+    this.d = d;
+    this.ks = members.map((m) => m.k);
+    this.scales = members.map((m) => m.scale ?? 1);
+    this.groups = members.map((m) => m.group);
+    const groupSize = new Map<number, number>();
+    for (const m of members) groupSize.set(m.group, (groupSize.get(m.group) ?? 0) + 1);
+    this.dense = members.map((mem) => {
+      const K = mem.k;
+      if ((K & (K - 1)) !== 0) throw new Error(`SketchBank: member size ${K} is not a power of two`);
+      // cost in multiply-adds; an elementwise pass over a row counts as ~30 (wasm, measured)
+      const denseCost = d * K;
+      const foldCost = (60 * d) / (groupSize.get(mem.group) ?? 1) + 30 * K + K * Math.min(K, 64);
+      return d <= 2 * K || denseCost <= foldCost ? new SignedHadamard(tf, d, K, src, mem.scale ?? 1) : null;
+    });
+    members.forEach((mem, j) => {
+      if (this.dense[j]) return;
+      this.groupWidth.set(mem.group, Math.max(this.groupWidth.get(mem.group) ?? 0, mem.k));
+      const key = `${mem.k}:${mem.scale ?? 1}`;
+      if (mem.k <= 256 && !this.hMats.has(key)) this.hMats.set(key, hadamardTensor(tf, mem.k, mem.scale ?? 1));
+    });
+    for (const g of this.groupWidth.keys()) this.groupSigns.set(g, tf.tensor1d(src.signs(d)));
+  }
+
+  /** The sketches of x [N, d], one tensor [N, k_j] per member. Call inside tf.tidy. */
+  apply(x: T2): T2[] {
+    const tf = this.tf;
+    const folded = new Map<number, T2>();
+    for (const [g, F] of this.groupWidth) folded.set(g, fold(tf, tf.mul(x, this.groupSigns.get(g)!) as T2, F));
+    return this.ks.map((K, j) => {
+      const dn = this.dense[j];
+      if (dn) return dn.apply(x);
+      const f = fold(tf, folded.get(this.groups[j])!, K);
+      const h = this.hMats.get(`${K}:${this.scales[j]}`);
+      if (h) return tf.matMul(f, h);
+      const y = fwht(tf, f);
+      return this.scales[j] === 1 ? y : (tf.mul(y, this.scales[j]) as T2);
+    });
+  }
+
+  dispose(): void {
+    this.dense.forEach((d) => d?.dispose());
+    for (const t of this.groupSigns.values()) t.dispose();
+    for (const t of this.hMats.values()) t.dispose();
+  }
 }
 
 /** Subsampled randomised Hadamard transform R^d → R^k with E⟨S x, S x'⟩ = ⟨x, x'⟩ (exact when d ≤ k = 2^j). */
