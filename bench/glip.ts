@@ -76,12 +76,20 @@ try {
     await trainNetwork(net, { input, trainCells: obs128.cell, trainY: y }, { optimizer: 'adam', lr: 0.03, iterations: 2, center: true }); // warm-up
     const iters = 20;
     const r = await trainNetwork(net, { input, trainCells: obs128.cell, trainY: y }, { optimizer: 'adam', lr: 0.03, iterations: iters, center: true });
+    // working set of one training step: tensors alive at the end of forward + backward (inside the step)
+    const base = tf.memory().numBytes;
+    const stepBytes = tf.tidy(() => {
+      const { out, cache } = net.forward(input);
+      const grads = net.backward(cache, tf.onesLike(out) as typeof out);
+      void grads;
+      return tf.memory().numBytes - base;
+    });
     const pixels = Int32Array.from({ length: 32 }, (_, i) => obs128.cell[i % obs128.cell.length] + (i >= obs128.cell.length ? 1 : 0));
     const k = await empiricalNtk(net, input, pixels);
     net.dispose();
-    const row = { grid: `${prior.width}×${prior.height}`, width, params: net.numParams, msPerIteration: (1000 * r.seconds) / (iters + 1), alignmentCheckpointS: k.seconds, loadAvg: Number(load()) };
+    const row = { grid: `${prior.width}×${prior.height}`, width, params: net.numParams, msPerIteration: (1000 * r.seconds) / (iters + 1), stepWorkingSetMB: stepBytes / 2 ** 20, alignmentCheckpointS: k.seconds, loadAvg: Number(load()) };
     iterRows.push(row);
-    process.stdout.write(`per iteration: ${row.grid} width ${width} (${row.params} parameters): ${row.msPerIteration.toFixed(1)} ms/iteration; one alignment checkpoint (32 px): ${k.seconds.toFixed(2)} s  [load ${row.loadAvg}]\n`);
+    process.stdout.write(`per iteration: ${row.grid} width ${width} (${row.params} parameters): ${row.msPerIteration.toFixed(1)} ms/iteration, step working set ${row.stepWorkingSetMB.toFixed(1)} MB; one alignment checkpoint (32 px): ${k.seconds.toFixed(2)} s  [load ${row.loadAvg}]\n`);
   }
   input.dispose();
   out.perIteration = iterRows;
@@ -129,7 +137,7 @@ try {
   out.defaultMap = mapRow;
   process.stdout.write(
     `\ndefault map ${mapRow.grid} on the demo (3 networks, width 16): ${total.toFixed(1)} s (prepare ${tPrep.toFixed(2)} s, alignment ${d.alignmentSeconds.toFixed(1)} s); ` +
-      `iterations chosen ${d.chosenIterations.join('/')} (searched ${mapRow.searchIterations.join('/')}); peak RSS ${mapRow.peakRssMB.toFixed(0)} MB, peak tf.memory ${mapRow.peakTfMB.toFixed(1)} MB; ` +
+      `iterations chosen ${d.chosenIterations.join('/')} (searched ${mapRow.searchIterations.join('/')}); peak RSS ${mapRow.peakRssMB.toFixed(0)} MB, tf.memory between steps ≤ ${mapRow.peakTfMB.toFixed(1)} MB; ` +
       `tensors left ${mapRow.tensorsLeaked}; RMSE vs reference ${truth.rmse.toFixed(4)} V/m  [load ${mapRow.loadAvg}]\n`,
   );
 

@@ -86,7 +86,7 @@ export async function computeSiteFields(scene: Scene, pts: Points, ctx: RunConte
         const dz = site.height - h;
         const d3 = Math.sqrt(d2 * d2 + dz * dz);
         const nScreens = scene.index.screens(u, v, h, siteUV[s][0], siteUV[s][1], site.height);
-        const nlos = nlosFraction(nScreens);
+        const nlos = nlosFraction(nScreens, scene.nlosScale);
         const sc = siteConst[s];
         if (uma) umaInverseLoss(d2, d3, site.height, h, sc.fGHz, nlos, invLoss);
         else for (let f = 0; f < sc.fGHz.length; f++) invLoss[f] = Math.exp(-DB * pathLossDb(scene.model, d2, d3, site.height, h, sc.fGHz[f], nlos));

@@ -43,6 +43,10 @@ export interface DemoParams {
   rasterSize: number;
   /** Reference height of the sensor variant's raster, metres. */
   referenceHeight: number;
+  /** Which reference cells carry a value: public open space only (streets, squares), or all. */
+  referenceMask: 'public' | 'none';
+  /** Minimum distance between two fixed sensors, metres. */
+  sensorSpacing: number;
   drivePoints: number;
   driveHeight: number;
 }
@@ -56,6 +60,8 @@ export const DEFAULT_DEMO: DemoParams = {
   stepHours: 2,
   rasterSize: 200,
   referenceHeight: 3.5,
+  referenceMask: 'public',
+  sensorSpacing: DEFAULT_NETWORK.spacing,
   drivePoints: 24_000,
   driveHeight: 1.5,
 };
@@ -116,8 +122,12 @@ function maskPublicSpace(scene: Scene, cells: { x: ArrayLike<number>; y: ArrayLi
   }
 }
 
-/** Note on what the reference covers, for the reference map's description. */
-const MASK_NOTE = 'Cells whose centre is inside a building or a private courtyard are NaN (no data): the map covers streets and squares.';
+/** What the reference covers, for the reference map's description. */
+function maskNote(params: DemoParams): string {
+  return params.referenceMask === 'public'
+    ? 'Cells whose centre is inside a building or a private courtyard are NaN (no data): the map covers streets and squares.'
+    : 'Every cell carries a value; inside buildings it is the outdoor field at that height (no building-entry loss).';
+}
 
 function sharesAt(scene: Scene, t: number): number[] {
   return scene.sites.map((s) => powerShare(siteLoad(s.traffic, t, UTC_OFFSET_HOURS)));
@@ -164,12 +174,12 @@ async function sensorDataset(params: DemoParams, scene: Scene, ctx: RunContext):
     totalField(rasterFields, shares[k], buf);
     for (let i = 0; i < mean.length; i++) mean[i] += buf[i] / times.length;
   }
-  maskPublicSpace(scene, cells, mean);
+  if (params.referenceMask === 'public') maskPublicSpace(scene, cells, mean);
   throwIfCancelled(ctx.signal);
 
   // sensors and their time series
   ctx.onProgress?.({ stage: 'sensors', fraction: 0.86 });
-  const placed = placeSensors(scene, rng.fork('sensors'), { ...DEFAULT_NETWORK, count: params.sensors });
+  const placed = placeSensors(scene, rng.fork('sensors'), { ...DEFAULT_NETWORK, count: params.sensors, spacing: params.sensorSpacing });
   const sensorFields = await computeSiteFields(
     scene,
     pointsOf(placed.map((p) => p.x), placed.map((p) => p.y), placed.map((p) => p.height)),
@@ -223,7 +233,7 @@ async function sensorDataset(params: DemoParams, scene: Scene, ctx: RunContext):
       `Synthetic, not measured. Noise-free total field (V/m) of the emfmap demo scene at ${params.referenceHeight} m above ground, ` +
       `averaged over the ${times.length} reading times (every ${params.stepHours} h for ${params.days} days, traffic load applied), ` +
       `${grid.width}×${grid.height} cells of ${((grid.bounds.xmax - grid.bounds.xmin) / grid.width).toFixed(1)} m. ` +
-      MASK_NOTE,
+      maskNote(params),
   };
   return {
     params,
@@ -252,7 +262,7 @@ async function driveDataset(params: DemoParams, scene: Scene, ctx: RunContext): 
     onProgress: subProgress(ctx.onProgress, 0.02, 0.5, 'reference raster'),
   });
   const refField = totalField(rasterFields, share);
-  maskPublicSpace(scene, cells, refField);
+  if (params.referenceMask === 'public') maskPublicSpace(scene, cells, refField);
   const refValues = Float32Array.from(refField);
 
   const route = driveRoute(scene, params.drivePoints);
@@ -297,7 +307,7 @@ async function driveDataset(params: DemoParams, scene: Scene, ctx: RunContext): 
     description:
       `Synthetic, not measured. Noise-free total field (V/m) of the emfmap demo scene at ${params.driveHeight} m above ground ` +
       `with the traffic load of the drive-test snapshot (${new Date(DRIVE_TIME).toISOString()}), ${grid.width}×${grid.height} cells. ` +
-      MASK_NOTE,
+      maskNote(params),
   };
   return {
     params,

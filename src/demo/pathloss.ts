@@ -34,9 +34,13 @@ export function freeSpaceDb(d3D: number, fGHz: number): number {
 /** Scale n0 of the graded NLOS excess: fraction 1 - exp(-n/n0) of the UMa excess after n screens. */
 export const SCREEN_SCALE = 3;
 
-/** Fraction of the UMa NLOS excess loss (dB) applied behind `screens` obstructions (0 = line of sight). */
+/**
+ * Fraction of the UMa NLOS excess loss (dB) applied behind `screens` obstructions (0 = line of sight).
+ * n0 ≤ 0 gives the plain 38.901 switch: the full NLOS loss behind any obstruction.
+ */
 export function nlosFraction(screens: number, n0: number = SCREEN_SCALE): number {
-  return screens <= 0 ? 0 : 1 - Math.exp(-screens / n0);
+  if (screens <= 0) return 0;
+  return n0 > 0 ? 1 - Math.exp(-screens / n0) : 1;
 }
 
 /** 3GPP TR 38.901 UMa path loss, dB. */

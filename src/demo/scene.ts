@@ -7,7 +7,7 @@ import { localTransverseMercator } from '../geo/crs.ts';
 import { MACRO_PANEL, type PatternParams } from './antenna.ts';
 import { generateLayout, toCrs, buildingsFromRects, cityFrame, type CityLayout, type Buildings } from './layout.ts';
 import { BuildingIndex } from './los.ts';
-import type { PathLossModel } from './pathloss.ts';
+import { SCREEN_SCALE, type PathLossModel } from './pathloss.ts';
 import { Rng } from './prng.ts';
 import { siteShadowFields, type ShadowField } from './shadowing.ts';
 import { drawSiteTraffic, type SiteTraffic } from './traffic.ts';
@@ -77,6 +77,8 @@ export interface Scene {
   sites: Site[];
   pattern: PatternParams;
   model: PathLossModel;
+  /** Scale n0 of the graded NLOS excess (pathloss.ts nlosFraction; 0 = plain LOS/NLOS switch). */
+  nlosScale: number;
   shadowing: ShadowingParams;
 }
 
@@ -86,6 +88,8 @@ export interface SceneParams {
   sites: number;
   /** Minimum distance between sites, metres. */
   siteSpacing: number;
+  /** Scale n0 of the graded NLOS excess (0: the plain LOS/NLOS switch of TR 38.901). */
+  nlosScale: number;
   /** Shadowing: small-scale and large-scale correlation distances (m), large-scale variance share, inter-site share. */
   corrDist: number;
   largeCorrDist: number;
@@ -106,6 +110,7 @@ export const DEFAULT_SCENE: SceneParams = {
   halfSize: 500,
   sites: 5,
   siteSpacing: 260,
+  nlosScale: SCREEN_SCALE,
   corrDist: 40,
   largeCorrDist: 150,
   largeShare: 0.8,
@@ -246,6 +251,7 @@ export function buildScene(seed: number = DEFAULT_SEED, params: Partial<ScenePar
     sites,
     pattern: MACRO_PANEL,
     model: 'uma',
+    nlosScale: p.nlosScale,
     shadowing: {
       sigmaLosDb: p.sigmaLosDb,
       sigmaNlosDb: p.sigmaNlosDb,
@@ -269,6 +275,7 @@ export function makeScene(opts: {
   halfSize?: number;
   model?: PathLossModel;
   pattern?: PatternParams;
+  nlosScale?: number;
   shadowing?: Partial<ShadowingParams>;
 }): Scene {
   const half = opts.halfSize ?? 1000;
@@ -293,6 +300,7 @@ export function makeScene(opts: {
     })),
     pattern: opts.pattern ?? MACRO_PANEL,
     model: opts.model ?? 'uma',
+    nlosScale: opts.nlosScale ?? SCREEN_SCALE,
     shadowing: { sigmaLosDb: 4, sigmaNlosDb: 6, corrDist: 40, largeCorrDist: 150, largeShare: 0, siteCorrelation: 0, fields: null, ...opts.shadowing },
   };
 }

@@ -115,16 +115,25 @@ export interface TwoScaleParams {
 export function siteShadowFields(rng: Rng, nSites: number, xmin: number, ymin: number, xmax: number, ymax: number, step: number, p: TwoScaleParams): ShadowField[] {
   const w = Math.min(1, Math.max(0, p.largeShare));
   const rho = Math.min(1, Math.max(0, p.siteCorrelation));
-  const shared = w > 0 && rho > 0 ? correlatedField(rng.fork('shared'), xmin, ymin, xmax, ymax, step, p.largeCorrDist) : null;
+  // the large-scale fields are smooth: build them on a coarser lattice (a tenth of their correlation
+  // distance) and interpolate onto the fine one, 10–20× cheaper than filtering at the fine step
+  const coarse = Math.max(step, p.largeCorrDist / 10);
+  const large = (label: string) => correlatedField(rng.fork(label), xmin, ymin, xmax + coarse, ymax + coarse, coarse, p.largeCorrDist);
+  const shared = w > 0 && rho > 0 ? large('shared') : null;
   const a = Math.sqrt(w * rho);
   const b = Math.sqrt(w * (1 - rho));
   const c = Math.sqrt(1 - w);
   return Array.from({ length: nSites }, (_, k) => {
     const small = correlatedField(rng.fork(`small-${k}`), xmin, ymin, xmax, ymax, step, p.corrDist);
-    const own = b > 0 ? correlatedField(rng.fork(`large-${k}`), xmin, ymin, xmax, ymax, step, p.largeCorrDist) : null;
+    const own = b > 0 ? large(`large-${k}`) : null;
     const z = new Float32Array(small.z.length);
-    for (let i = 0; i < z.length; i++) {
-      z[i] = c * small.z[i] + (own ? b * own.z[i] : 0) + (shared ? a * shared.z[i] : 0);
+    for (let iy = 0; iy < small.ny; iy++) {
+      const y = small.y0 + iy * step;
+      for (let ix = 0; ix < small.nx; ix++) {
+        const x = small.x0 + ix * step;
+        const i = iy * small.nx + ix;
+        z[i] = c * small.z[i] + (own ? b * sampleShadow(own, x, y) : 0) + (shared ? a * sampleShadow(shared, x, y) : 0);
+      }
     }
     return { ...small, z };
   });

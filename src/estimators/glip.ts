@@ -129,9 +129,8 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
   const n = obs.cell.length;
   if (n === 0) throw new UserError('glip: no observed cells in the grid');
   const opts = glipOptions(params);
-  const { initBackend, getTf } = await import('../compute/backend.ts');
+  const { initBackend } = await import('../compute/backend.ts');
   const choice = await initBackend();
-  const tf = await getTf();
   lastBackend = choice.name;
   const nn = await import('../nn/index.ts');
 
@@ -469,7 +468,6 @@ async function prepareGlip(obs: Observations, params: ParamValues, ctx: RunConte
       if (disposed) return;
       disposed = true;
       input.dispose();
-      void tf;
     },
   };
 }

@@ -108,6 +108,7 @@ export async function trainNetwork(net: FiniteCnn, data: TrainData, opts: TrainO
     return t;
   };
   let best: tf.Tensor[] | null = null;
+  let candidate: tf.Tensor[] | null = null;
   const releaseBest = () => {
     best?.forEach((t) => t.dispose());
     best = null;
@@ -143,6 +144,8 @@ export async function trainNetwork(net: FiniteCnn, data: TrainData, opts: TrainO
       if (opts.onCheckpoint && (checkpoints.has(t) || (last && opts.checkpointAtEnd))) await opts.onCheckpoint(t);
       const evalNow = last || t % evalEvery === 0;
       const doUpdate = !last;
+      // θ_t is replaced by θ_{t+1} within the step: keep a copy in case its held-out loss is the best
+      candidate = opts.keepBest && evalNow && nh > 0 ? net.snapshot() : null;
       // one forward pass: losses at θ_t, and the update to θ_{t+1}
       const res = tf.tidy(() => {
         const { out, cache } = net.forward(data.input);
@@ -187,11 +190,14 @@ export async function trainNetwork(net: FiniteCnn, data: TrainData, opts: TrainO
       if (heldLoss !== null && heldLoss < bestHeld) {
         bestHeld = heldLoss;
         bestIter = t;
-        if (opts.keepBest) {
+        if (candidate) {
           releaseBest();
-          best = net.snapshot();
+          best = candidate;
+          candidate = null;
         }
       }
+      candidate?.forEach((x) => x.dispose());
+      candidate = null;
       opts.onIteration?.(t, trainLoss);
       if (last) break;
       if (nh > 0 && patience > 0 && t - bestIter >= patience) {
@@ -230,6 +236,7 @@ export async function trainNetwork(net: FiniteCnn, data: TrainData, opts: TrainO
     };
   } finally {
     releaseBest();
+    candidate?.forEach((x) => x.dispose());
     owned.forEach((x) => x.dispose());
   }
 }

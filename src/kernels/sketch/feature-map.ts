@@ -1,23 +1,26 @@
-// Per-pixel feature maps Φ: an h×w grid of vectors Φ(p) ∈ R^dim, either stored as a tensor or defined
+// Per-pixel feature maps Φ: an h×w grid of vectors Φ(p) ∈ R^dim, either stored (as row chunks) or defined
 // exactly from other maps by the LINEAR layers of cntk.md, without ever being stored:
-//   TensorMap        a [h, w, dim] tensor
+//   ChunkedMap       stored: a list of [rows_i, w, dim] tensors covering the grid from the top
 //   ConstMap         the same value at every pixel (a conv layer's bias, σ_b)
 //   ConcatMap        [Φ₁(p), Φ₂(p), ...]
 //   ShiftConcatMap   conv K×K: s·[Φ(p+δ)]_δ over the window (zero off the grid), so that
 //                    ⟨Ψ(p), Ψ(q)⟩ = s²·Σ_δ ⟨Φ(p+δ), Φ(q+δ)⟩ = s²K²·A[⟨Φ,Φ⟩](p,q) exactly
 //   UpMap            nearest ×2: Φ(⌊p/2⌋)
-// The last layers of a network (everything after the last relu/down: convs and ups) are kept virtual:
-// a conv K×K multiplies the dimension by K², which is fine for the few observed cells (gather) and for
-// dot products with a weight vector (apply: the K² shifted copies become K² extra columns of one matMul
-// at the coarse level, then shifted scalar maps), but would cost K²× memory if stored for every pixel.
+// The last layers of a network (convs and ups after the last relu/down) stay virtual: a conv multiplies the
+// dimension by K², which is fine for the few observed cells (gather) and for dot products with weight
+// vectors (apply: the K² shifted copies become K² columns of one matMul at the coarse level, then a shifted
+// sum), but would cost K²× the memory if stored for every pixel.
 //
-// Operations (all return new tensors the caller owns; none keeps references to them):
-//   rows(r0, r1)   Φ for grid rows r0..r1−1 as [r1−r0, w, dim]   (chunked materialisation)
+// Storage is in row chunks because on wasm any tfjs slice copies element by element (~15× an elementwise
+// op): the sketch pipeline reads and writes whole chunks (rows() of a range made of whole chunks is a
+// `clone`, which shares the data), and only conv halos (K−1 rows) are sliced.
+//
+// Operations (all return new tensors owned by the caller):
+//   rows(r0, r1)   Φ for grid rows r0..r1−1 as [r1−r0, w, dim]
 //   gather(cells)  Φ at cells (row-major index) as [n, dim]
 //   apply(W)       ⟨Φ(p), W[:, b]⟩ for every pixel, [h, w, B], W of shape [dim, B]
 //   sqNorm()       ‖Φ(p)‖² as [h, w]
-// Disposal: tensors are owned by the TensorMaps; `tensors()` lists them so a pipeline can free the ones a
-// new state no longer reaches.
+//   boundaries()   natural row boundaries [0, …, h] (stored chunks), or null
 
 import type * as tfTypes from '@tensorflow/tfjs-core';
 
@@ -33,9 +36,10 @@ export interface FeatureMap {
   gather(cells: Int32Array): T2;
   apply(W: T2): T3;
   sqNorm(): T2;
+  boundaries(): number[] | null;
   /** The stored tensors this map reads (for disposal bookkeeping). */
   tensors(): Set<tfTypes.Tensor>;
-  /** Short structural description, e.g. "concat(shift3(up(tensor 512)), const)". */
+  /** Short structural description, e.g. "conv3(up(stored 512)), const". */
   describe(): string;
 }
 
@@ -46,37 +50,105 @@ function checkCells(map: FeatureMap, cells: Int32Array): void {
   }
 }
 
-export class TensorMap implements FeatureMap {
+/** A stored map: row chunks [rows_i, w, dim], top to bottom. Owns its chunks. */
+export class ChunkedMap implements FeatureMap {
   readonly height: number;
   readonly width: number;
   readonly dim: number;
+  /** starts[i] = first row of chunk i; starts[chunks.length] = height. */
+  readonly starts: number[];
+
   constructor(
     private readonly tf: Tf,
-    readonly tensor: T3,
+    readonly chunks: T3[],
   ) {
-    [this.height, this.width, this.dim] = tensor.shape;
+    if (chunks.length === 0) throw new Error('ChunkedMap: no chunks');
+    this.width = chunks[0].shape[1];
+    this.dim = chunks[0].shape[2];
+    this.starts = [0];
+    for (const c of chunks) {
+      if (c.shape[1] !== this.width || c.shape[2] !== this.dim) throw new Error('ChunkedMap: chunks differ in width or dimension');
+      this.starts.push(this.starts[this.starts.length - 1] + c.shape[0]);
+    }
+    this.height = this.starts[this.starts.length - 1];
   }
+
   rows(r0: number, r1: number): T3 {
-    return this.tf.slice(this.tensor, [r0, 0, 0], [r1 - r0, this.width, this.dim]);
+    const tf = this.tf;
+    if (r0 < 0 || r1 > this.height || r1 <= r0) throw new Error(`ChunkedMap.rows: bad range ${r0}..${r1} of ${this.height}`);
+    const parts: T3[] = [];
+    for (let i = 0; i < this.chunks.length; i++) {
+      const a = this.starts[i];
+      const b = this.starts[i + 1];
+      if (b <= r0 || a >= r1) continue;
+      const c = this.chunks[i];
+      if (a >= r0 && b <= r1) parts.push(tf.clone(c));
+      else {
+        const lo = Math.max(a, r0);
+        const hi = Math.min(b, r1);
+        parts.push(tf.slice(c, [lo - a, 0, 0], [hi - lo, this.width, this.dim]));
+      }
+    }
+    if (parts.length === 1) return parts[0];
+    const out = tf.concat(parts, 0) as T3;
+    parts.forEach((p) => p.dispose());
+    return out;
   }
+
   gather(cells: Int32Array): T2 {
     checkCells(this, cells);
     const tf = this.tf;
-    return tf.tidy(() => tf.gather(tf.reshape(this.tensor, [this.height * this.width, this.dim]), tf.tensor1d(cells, 'int32')) as T2);
+    const w = this.width;
+    return tf.tidy(() => {
+      const parts: T2[] = [];
+      const order: number[] = [];
+      for (let i = 0; i < this.chunks.length; i++) {
+        const local: number[] = [];
+        for (let j = 0; j < cells.length; j++) {
+          const r = Math.floor(cells[j] / w);
+          if (r >= this.starts[i] && r < this.starts[i + 1]) {
+            local.push(cells[j] - this.starts[i] * w);
+            order.push(j);
+          }
+        }
+        if (local.length === 0) continue;
+        const c = this.chunks[i];
+        parts.push(tf.gather(tf.reshape(c, [c.shape[0] * w, this.dim]), tf.tensor1d(local, 'int32')) as T2);
+      }
+      const all = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as T2);
+      // back to the order asked for
+      const inv = new Int32Array(cells.length);
+      order.forEach((j, pos) => (inv[j] = pos));
+      return tf.gather(all, tf.tensor1d(inv, 'int32')) as T2;
+    });
   }
+
   apply(W: T2): T3 {
     const tf = this.tf;
-    return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(this.tensor, [this.height * this.width, this.dim]) as T2, W), [this.height, this.width, W.shape[1]]) as T3);
+    return tf.tidy(() => {
+      const parts = this.chunks.map((c) => tf.reshape(tf.matMul(tf.reshape(c, [c.shape[0] * this.width, this.dim]) as T2, W), [c.shape[0], this.width, W.shape[1]]) as T3);
+      return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)) as T3;
+    });
   }
+
   sqNorm(): T2 {
     const tf = this.tf;
-    return tf.tidy(() => tf.sum(tf.square(this.tensor), 2) as T2);
+    return tf.tidy(() => {
+      const parts = this.chunks.map((c) => tf.sum(tf.square(c), 2) as T2);
+      return (parts.length === 1 ? parts[0] : tf.concat(parts, 0)) as T2;
+    });
   }
+
+  boundaries(): number[] {
+    return [...this.starts];
+  }
+
   tensors(): Set<tfTypes.Tensor> {
-    return new Set([this.tensor]);
+    return new Set(this.chunks);
   }
+
   describe(): string {
-    return `tensor ${this.dim}`;
+    return `stored ${this.dim}`;
   }
 }
 
@@ -97,10 +169,13 @@ export class ConstMap implements FeatureMap {
   }
   apply(W: T2): T3 {
     const tf = this.tf;
-    return tf.tidy(() => tf.tile(tf.reshape(tf.mul(W, this.value), [1, 1, W.shape[1]]), [this.height, this.width, 1]) as T3);
+    return tf.tidy(() => tf.mul(tf.ones([this.height, this.width, 1]), tf.reshape(tf.mul(W, this.value), [1, 1, W.shape[1]])) as T3);
   }
   sqNorm(): T2 {
     return this.tf.fill([this.height, this.width], this.value * this.value) as T2;
+  }
+  boundaries(): null {
+    return null;
   }
   tensors(): Set<tfTypes.Tensor> {
     return new Set();
@@ -140,6 +215,7 @@ export class ConcatMap implements FeatureMap {
       let acc: T3 | null = null;
       let off = 0;
       for (const p of this.parts) {
+        // rows of W: a slice along the outer axis of a small matrix
         const part = p.apply(tf.slice(W, [off, 0], [p.dim, W.shape[1]]) as T2);
         acc = acc ? (tf.add(acc, part) as T3) : part;
         off += p.dim;
@@ -151,36 +227,37 @@ export class ConcatMap implements FeatureMap {
     const tf = this.tf;
     return tf.tidy(() => tf.addN(this.parts.map((p) => p.sqNorm())) as T2);
   }
+  boundaries(): number[] | null {
+    for (const p of this.parts) {
+      const b = p.boundaries();
+      if (b) return b;
+    }
+    return null;
+  }
   tensors(): Set<tfTypes.Tensor> {
     const s = new Set<tfTypes.Tensor>();
     for (const p of this.parts) for (const t of p.tensors()) s.add(t);
     return s;
   }
   describe(): string {
-    return `concat(${this.parts.map((p) => p.describe()).join(', ')})`;
+    return this.parts.map((p) => p.describe()).join(', ');
   }
 }
 
-/** Sum over the K×K window of shifted [h, w, B] maps: out(p) = Σ_δ G_δ(p+δ), G given as [h, w, K², B]. */
-function shiftSum(tf: Tf, G: tfTypes.Tensor4D, K: number): T3 {
-  const [h, w, , B] = G.shape;
-  const k = (K - 1) / 2;
-  const padded = tf.pad(G, [
-    [k, k],
-    [k, k],
-    [0, 0],
-    [0, 0],
-  ]);
-  let acc: tfTypes.Tensor | null = null;
-  let idx = 0;
-  for (let dr = -k; dr <= k; dr++) {
-    for (let dc = -k; dc <= k; dc++) {
-      const s = tf.reshape(tf.slice(padded, [k + dr, k + dc, idx, 0], [h, w, 1, B]), [h, w, B]);
-      acc = acc ? tf.add(acc, s) : s;
-      idx++;
-    }
-  }
-  return acc as T3;
+/**
+ * Shifted sum over the K×K window: out(p, b) = Σ_δ G(p+δ, δ, b) (zero off the grid), for G = [h, w, K²·B]
+ * with channel index δ·B + b (δ row-major over the window). A depthwise conv with one-hot filters, then a
+ * sum over δ: no slices.
+ */
+export function shiftSum(tf: Tf, G: T3, K: number, B: number): T3 {
+  const [h, w, C] = G.shape;
+  if (C !== K * K * B) throw new Error(`shiftSum: ${C} channels, expected ${K * K}·${B}`);
+  const f = new Float32Array(K * K * C);
+  // depthwise filter [K, K, C, 1]: channel δ·B + b has weight 1 at tap δ
+  for (let t = 0; t < K * K; t++) for (let b = 0; b < B; b++) f[t * C + t * B + b] = 1;
+  const filter = tf.tensor4d(f, [K, K, C, 1]);
+  const shifted = tf.depthwiseConv2d(tf.reshape(G, [1, h, w, C]) as tfTypes.Tensor4D, filter, 1, 'same');
+  return tf.sum(tf.reshape(shifted, [h, w, K * K, B]), 2) as T3;
 }
 
 export class ShiftConcatMap implements FeatureMap {
@@ -246,10 +323,9 @@ export class ShiftConcatMap implements FeatureMap {
     const d = this.child.dim;
     const B = W.shape[1];
     return tf.tidy(() => {
-      // rows of W are δ-major: block δ = rows δ·d … (δ+1)·d−1; regroup as [d, K²·B] for one child apply
+      // rows of W are δ-major (block δ = rows δ·d … (δ+1)·d−1); regroup as [d, K²·B] for one child apply
       const Wc = tf.reshape(tf.transpose(tf.reshape(W, [K * K, d, B]), [1, 0, 2]), [d, K * K * B]) as T2;
-      const G = tf.reshape(this.child.apply(Wc), [this.height, this.width, K * K, B]) as tfTypes.Tensor4D;
-      return tf.mul(shiftSum(tf, G, K), this.scale) as T3;
+      return tf.mul(shiftSum(tf, this.child.apply(Wc), K, B), this.scale) as T3;
     });
   }
   sqNorm(): T2 {
@@ -257,9 +333,12 @@ export class ShiftConcatMap implements FeatureMap {
     const { K } = this;
     return tf.tidy(() => {
       const n = this.child.sqNorm();
-      const G = tf.tile(tf.reshape(n, [this.height, this.width, 1, 1]), [1, 1, K * K, 1]) as tfTypes.Tensor4D;
-      return tf.reshape(tf.mul(shiftSum(tf, G, K), this.scale * this.scale), [this.height, this.width]) as T2;
+      const G = tf.mul(tf.reshape(n, [this.height, this.width, 1]), tf.ones([1, 1, K * K])) as T3;
+      return tf.reshape(tf.mul(shiftSum(tf, G, K, 1), this.scale * this.scale), [this.height, this.width]) as T2;
     });
+  }
+  boundaries(): number[] | null {
+    return this.child.boundaries();
   }
   tensors(): Set<tfTypes.Tensor> {
     return this.child.tensors();
@@ -270,9 +349,9 @@ export class ShiftConcatMap implements FeatureMap {
 }
 
 /** Nearest-neighbour ×2 of an [h, w, B] tensor. */
-function up2(tf: Tf, x: T3): T3 {
-  const [h, w, B] = x.shape;
-  return tf.reshape(tf.tile(tf.reshape(x, [h, 1, w, 1, B]), [1, 2, 1, 2, 1]), [2 * h, 2 * w, B]) as T3;
+export function up2(tf: Tf, x: T3): T3 {
+  const [h, w] = x.shape;
+  return tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]) as T3;
 }
 
 export class UpMap implements FeatureMap {
@@ -293,6 +372,7 @@ export class UpMap implements FeatureMap {
       const a = Math.floor(r0 / 2);
       const b = Math.ceil(r1 / 2);
       const u = up2(tf, this.child.rows(a, b));
+      if (r0 === 2 * a && r1 === 2 * b) return u;
       return tf.slice(u, [r0 - 2 * a, 0, 0], [r1 - r0, this.width, this.dim]) as T3;
     });
   }
@@ -310,10 +390,39 @@ export class UpMap implements FeatureMap {
     const tf = this.tf;
     return tf.tidy(() => tf.reshape(up2(tf, tf.expandDims(this.child.sqNorm(), 2) as T3), [this.height, this.width]) as T2);
   }
+  boundaries(): number[] | null {
+    const b = this.child.boundaries();
+    return b ? b.map((r) => 2 * r) : null;
+  }
   tensors(): Set<tfTypes.Tensor> {
     return this.child.tensors();
   }
   describe(): string {
     return `up(${this.child.describe()})`;
   }
+}
+
+/**
+ * Row ranges [r0, r1) covering the map, each made of whole stored chunks (so rows() needs no slicing) and
+ * of at least `targetPixels` pixels where possible; `even` forces even row counts (for a 2×2 pool).
+ */
+export function rowRanges(map: FeatureMap, targetPixels: number, even: boolean): Array<[number, number]> {
+  const h = map.height;
+  const w = map.width;
+  const b = map.boundaries();
+  const out: Array<[number, number]> = [];
+  if (!b || b.some((r) => even && r % 2 === 1)) {
+    let R = Math.max(1, Math.min(h, Math.floor(targetPixels / w)));
+    if (even) R = Math.max(2, R - (R % 2));
+    for (let r0 = 0; r0 < h; r0 += R) out.push([r0, Math.min(h, r0 + R)]);
+    return out;
+  }
+  let start = 0;
+  for (let i = 1; i < b.length; i++) {
+    if ((b[i] - start) * w >= targetPixels || i === b.length - 1) {
+      out.push([start, b[i]]);
+      start = b[i];
+    }
+  }
+  return out;
 }

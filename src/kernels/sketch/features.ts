@@ -32,11 +32,12 @@ import { UserError } from '../../domain/errors.ts';
 import type { Layer } from '../arch.ts';
 import { checkKernelInputs } from '../cntk.ts';
 import type { Prior } from '../lip.ts';
-import { ConcatMap, ConstMap, ShiftConcatMap, TensorMap, UpMap, type FeatureMap } from './feature-map.ts';
+import { ChunkedMap, ConcatMap, ConstMap, rowRanges, ShiftConcatMap, UpMap, type FeatureMap } from './feature-map.ts';
 import { ReluSketch } from './polysketch.ts';
 import { SignSource } from './random.ts';
 
 type Tf = typeof tfTypes;
+type T2 = tfTypes.Tensor2D;
 type T3 = tfTypes.Tensor3D;
 
 export interface SketchOptions {
@@ -50,7 +51,7 @@ export interface SketchOptions {
   degree: number;
   /** Seed of every random sign. */
   seed: number;
-  /** Pixels per relu chunk (memory of the temporaries ≈ chunkPixels·m·4 bytes·~12). Default 8192. */
+  /** Pixels per chunk of work (temporaries ≈ chunkPixels·m·4 bytes·~16). Default 8192. */
   chunkPixels?: number;
 }
 
@@ -64,7 +65,7 @@ export interface SketchFeatures {
   /** tfjs backend that computed them. */
   backend: string;
   seconds: number;
-  /** One line per layer: what was done and the dimensions. */
+  /** One line per layer: what was done, the dimensions and the time. */
   log: string[];
   dispose(): void;
 }
@@ -94,28 +95,63 @@ function stateTensors(s: State): Set<tfTypes.Tensor> {
   return out;
 }
 
-/** Materialise a map as one [h, w, dim] tensor (in row chunks, so virtual maps never build big temporaries). */
-function materialize(tf: Tf, map: FeatureMap, chunkPixels: number): TensorMap {
-  if (map instanceof TensorMap) return map;
-  const R = Math.max(1, Math.floor(chunkPixels / map.width));
-  const parts: T3[] = [];
-  for (let r0 = 0; r0 < map.height; r0 += R) parts.push(map.rows(r0, Math.min(map.height, r0 + R)));
-  const t = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as T3);
-  if (parts.length > 1) parts.forEach((p) => p.dispose());
-  return new TensorMap(tf, t);
-}
-
-/** Depthwise conv with random ±scale weights per (offset, channel): an unbiased sketch of the window sum. */
-function signConv(tf: Tf, map: TensorMap, K: number, scale: number, src: SignSource): TensorMap {
+/**
+ * Sign convolution of a map, chunk by chunk with a (K−1)/2-row halo: ψ(p) = scale·Σ_δ s_δ ⊙ φ(p+δ) (+ bias),
+ * random ±1 per (offset, channel), zero padding: E⟨ψ(p), ψ(q)⟩ = scale²·Σ_δ ⟨φ(p+δ), φ(q+δ)⟩ (+ σ_b²).
+ * The bias σ_b is added as σ_b·v with v a fixed random unit vector spread over all channels (unbiased: the
+ * sign conv has mean zero), which keeps the dimension a power of two instead of adding one channel.
+ */
+function signConv(tf: Tf, map: FeatureMap, K: number, scale: number, bias: number, src: SignSource, targetPixels: number): ChunkedMap {
   const d = map.dim;
+  const k = (K - 1) / 2;
   const s = src.signs(K * K * d);
   for (let i = 0; i < s.length; i++) s[i] *= scale;
-  const out = tf.tidy(() => {
-    const filter = tf.tensor4d(s, [K, K, d, 1]);
-    const x = tf.reshape(map.tensor, [1, map.height, map.width, d]) as tfTypes.Tensor4D;
-    return tf.reshape(tf.depthwiseConv2d(x, filter, 1, 'same'), [map.height, map.width, d]) as T3;
-  });
-  return new TensorMap(tf, out);
+  const v = src.signs(d).map((x) => (x * bias) / Math.sqrt(d));
+  const filter = tf.tensor4d(s, [K, K, d, 1]);
+  const biasRow = bias > 0 ? tf.tensor3d(v, [1, 1, d]) : null;
+  const chunks: T3[] = [];
+  try {
+    for (const [r0, r1] of rowRanges(map, targetPixels, false)) {
+      chunks.push(
+        tf.tidy(() => {
+          const a = Math.max(0, r0 - k);
+          const b = Math.min(map.height, r1 + k);
+          const parts: T3[] = [];
+          if (a < r0) parts.push(map.rows(a, r0));
+          parts.push(map.rows(r0, r1));
+          if (r1 < b) parts.push(map.rows(r1, b));
+          const x = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as T3);
+          const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+            [0, 0],
+            [k - (r0 - a), k - (b - r1)],
+            [k, k],
+            [0, 0],
+          ];
+          const y = tf.reshape(tf.depthwiseConv2d(tf.reshape(x, [1, b - a, map.width, d]) as tfTypes.Tensor4D, filter, 1, pad), [r1 - r0, map.width, d]) as T3;
+          return biasRow ? (tf.add(y, biasRow) as T3) : y;
+        }),
+      );
+    }
+  } catch (e) {
+    chunks.forEach((c) => c.dispose());
+    throw e;
+  } finally {
+    filter.dispose();
+    biasRow?.dispose();
+  }
+  return new ChunkedMap(tf, chunks);
+}
+
+/** Store a map as chunks (a virtual map is evaluated range by range). */
+function store(tf: Tf, map: FeatureMap, targetPixels: number, even: boolean): ChunkedMap {
+  const chunks: T3[] = [];
+  try {
+    for (const [r0, r1] of rowRanges(map, targetPixels, even)) chunks.push(map.rows(r0, r1));
+  } catch (e) {
+    chunks.forEach((c) => c.dispose());
+    throw e;
+  }
+  return new ChunkedMap(tf, chunks);
 }
 
 /**
@@ -133,7 +169,7 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
   }
   const tf = await getTf();
   const t0 = performance.now();
-  const chunkPixels = Math.max(256, Math.floor(opts.chunkPixels ?? 8192));
+  const target = Math.max(256, Math.floor(opts.chunkPixels ?? 8192));
   const sw = Math.sqrt(opts.sigmaW2);
   const sb = Math.sqrt(opts.sigmaB2);
   const src = new SignSource(opts.seed);
@@ -170,7 +206,7 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
     const ch = prior.channels[c];
     for (let p = 0; p < H * W; p++) input[p * C + c] = ch[p] * inv;
   }
-  let state: State = { sigma: new TensorMap(tf, tf.tensor3d(input, [H, W, C])), theta: null };
+  let state: State = { sigma: new ChunkedMap(tf, [tf.tensor3d(input, [H, W, C])]), theta: null };
   log.push(`input ${W}×${H}×${C}`);
 
   const replace = (next: State) => {
@@ -185,98 +221,85 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
   try {
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
-      const tl = performance.now();
-      const logged = log.length;
       const inTail = i >= split;
       const { sigma, theta } = state;
+      const tl = performance.now();
       if (layer.kind === 'conv') {
         const K = layer.size;
-        const exact = inTail || sigma.dim * K * K <= exactConvLimit(m) && (!theta || theta.dim * K * K <= exactConvLimit(m));
-        let convS: FeatureMap;
-        let convT: FeatureMap | null;
+        const exact = inTail || (sigma.dim * K * K <= exactConvLimit(m) && (!theta || theta.dim * K * K <= exactConvLimit(m)));
+        let sigmaNext: FeatureMap;
+        let thetaNext: FeatureMap;
         if (exact) {
-          convS = new ShiftConcatMap(tf, sigma, K, sw / K);
-          convT = theta ? new ShiftConcatMap(tf, theta, K, sw / K) : null;
+          // exact concatenation over the window (virtual), bias as one constant channel
+          const convS = new ShiftConcatMap(tf, sigma, K, sw / K);
+          sigmaNext = sb > 0 ? new ConcatMap(tf, [convS, new ConstMap(tf, convS.height, convS.width, sb)]) : convS;
+          thetaNext = theta ? new ConcatMap(tf, [new ShiftConcatMap(tf, theta, K, sw / K), sigmaNext]) : sigmaNext;
         } else {
-          const ms = materialize(tf, sigma, chunkPixels);
-          convS = signConv(tf, ms, K, sw / K, src);
-          if (ms !== sigma) ms.tensor.dispose();
-          if (theta) {
-            const mt = materialize(tf, theta, chunkPixels);
-            convT = signConv(tf, mt, K, sw / K, src);
-            if (mt !== theta) mt.tensor.dispose();
-          } else convT = null;
+          sigmaNext = process.env.SKB ? new ConcatMap(tf, [signConv(tf, sigma, K, sw / K, 0, src, target), new ConstMap(tf, sigma.height, sigma.width, sb)]) : signConv(tf, sigma, K, sw / K, sb, src, target);
+          thetaNext = theta ? new ConcatMap(tf, [signConv(tf, theta, K, sw / K, 0, src, target), sigmaNext]) : sigmaNext;
         }
-        const sigmaNext: FeatureMap = sb > 0 ? new ConcatMap(tf, [convS, new ConstMap(tf, convS.height, convS.width, sb)]) : convS;
-        const thetaNext: FeatureMap = convT ? new ConcatMap(tf, [convT, sigmaNext]) : sigmaNext;
         replace({ sigma: sigmaNext, theta: thetaNext });
         log.push(`conv${K} ${exact ? (inTail ? 'exact (tail, virtual)' : 'exact') : 'sketched (random-sign depthwise)'}: Σ ${sigmaNext.dim}, Θ ${thetaNext.dim} at ${sigmaNext.width}×${sigmaNext.height}`);
       } else if (layer.kind === 'relu') {
         const fuseDown = layers[i + 1]?.kind === 'down';
-        const relu = new ReluSketch(tf, { inDim: sigma.dim, thetaDim: theta?.dim ?? 0, sigmaOut: m, thetaOut: m, degree: opts.degree }, src);
+        const relu = new ReluSketch(tf, { inDim: sigma.dim, thetaDim: theta?.dim ?? 0, features: m, degree: opts.degree }, src);
+        const sChunks: T3[] = [];
+        const tChunks: T3[] = [];
         try {
-          const h = sigma.height;
           const w = sigma.width;
-          let R = Math.max(1, Math.min(h, Math.floor(chunkPixels / w)));
-          if (fuseDown) R = Math.max(2, R - (R % 2));
-          const sParts: T3[] = [];
-          const tParts: T3[] = [];
-          try {
-            for (let r0 = 0; r0 < h; r0 += R) {
-              const r1 = Math.min(h, r0 + R);
-              const rows = r1 - r0;
-              const out = tf.tidy((): T3[] => {
-                const psi = tf.reshape(sigma.rows(r0, r1), [rows * w, sigma.dim]) as tfTypes.Tensor2D;
-                const th = theta ? (tf.reshape(theta.rows(r0, r1), [rows * w, theta.dim]) as tfTypes.Tensor2D) : null;
-                const r = relu.apply(psi, th);
-                const shape = (t: tfTypes.Tensor2D) => {
+          for (const [r0, r1] of rowRanges(sigma, target, fuseDown)) {
+            const rows = r1 - r0;
+            const out = tf.tidy((): T3[] => {
+              const psi = tf.reshape(sigma.rows(r0, r1), [rows * w, sigma.dim]) as T2;
+              const th = theta ? (tf.reshape(theta.rows(r0, r1), [rows * w, theta.dim]) as T2) : null;
+              const r = relu.apply(psi, th);
+              // pool each block before concatenating (a quarter of the data to copy)
+              const shape = (blocks: T2[]) => {
+                const b3 = blocks.map((t) => {
                   const x = tf.reshape(t, [rows, w, t.shape[1]]) as T3;
                   return fuseDown ? (tf.avgPool(x, 2, 2, 'valid') as T3) : x;
-                };
-                return r.theta ? [shape(r.sigma), shape(r.theta)] : [shape(r.sigma)];
-              });
-              sParts.push(out[0]);
-              if (out[1]) tParts.push(out[1]);
-              doneWork += rows * w;
-              await tick(`relu ${log.length}`);
-            }
-          } catch (e) {
-            sParts.forEach((t) => t.dispose());
-            tParts.forEach((t) => t.dispose());
-            throw e;
+                });
+                return b3.length === 1 ? b3[0] : (tf.concat(b3, 2) as T3);
+              };
+              return r.theta.length > 0 ? [shape(r.sigma), shape(r.theta)] : [shape(r.sigma)];
+            });
+            sChunks.push(out[0]);
+            if (out[1]) tChunks.push(out[1]);
+            doneWork += rows * w;
+            await tick('relu');
           }
-          const join = (parts: T3[]): T3 => {
-            if (parts.length === 1) return parts[0];
-            const j = tf.concat(parts, 0) as T3;
-            parts.forEach((t) => t.dispose());
-            return j;
-          };
-          const sNew = new TensorMap(tf, join(sParts));
-          const tNew = tParts.length > 0 ? new TensorMap(tf, join(tParts)) : null;
-          replace({ sigma: sNew, theta: tNew });
-          const L = relu.layout;
-          log.push(
-            `relu${fuseDown ? '+down' : ''} sketched (degree ${opts.degree}; Σ blocks ${L.sigmaBlocks.join('/')}, Θ blocks ${L.thetaBlocks.join('/')}, chain ${L.chain.filter((c) => c > 0).join('/') || '-'}): Σ ${sNew.dim}, Θ ${tNew?.dim ?? 0} at ${sNew.width}×${sNew.height}`,
-          );
-          if (fuseDown) i++;
+        } catch (e) {
+          sChunks.forEach((t) => t.dispose());
+          tChunks.forEach((t) => t.dispose());
+          throw e;
         } finally {
           relu.dispose();
         }
+        const sNew = new ChunkedMap(tf, sChunks);
+        const tNew = tChunks.length > 0 ? new ChunkedMap(tf, tChunks) : null;
+        replace({ sigma: sNew, theta: tNew });
+        const L = relu.layout;
+        log.push(
+          `relu${fuseDown ? '+down' : ''} sketched (degree ${opts.degree}; Σ blocks ${L.sigmaBlocks.join('/')}, Θ blocks ${L.thetaBlocks.join('/')}, chain ${L.chain.filter((c) => c > 0).join('/') || '-'}): Σ ${sNew.dim}, Θ ${tNew?.dim ?? 0} at ${sNew.width}×${sNew.height}`,
+        );
+        if (fuseDown) i++;
       } else if (layer.kind === 'down') {
-        const pool = (map: FeatureMap): TensorMap => {
-          const t = materialize(tf, map, chunkPixels);
-          const pooled = tf.tidy(() => tf.avgPool(t.tensor, 2, 2, 'valid') as T3);
-          if (t !== map) t.tensor.dispose();
-          return new TensorMap(tf, pooled);
+        const pool = (map: FeatureMap): ChunkedMap => {
+          const st = store(tf, map, target, true);
+          const pooled = st.chunks.map((c) => tf.tidy(() => tf.avgPool(c, 2, 2, 'valid') as T3));
+          st.chunks.forEach((c) => c.dispose()); // clones or evaluated ranges: the pooled copies are kept
+          return new ChunkedMap(tf, pooled);
         };
         const sNew = pool(sigma);
-        replace({ sigma: sNew, theta: theta ? pool(theta) : null });
+        replace({ sigma: sNew, theta: theta ? (theta === sigma ? sNew : pool(theta)) : null });
         log.push(`down exact: Σ ${sNew.dim}, Θ ${state.theta?.dim ?? 0} at ${sNew.width}×${sNew.height}`);
       } else {
-        replace({ sigma: new UpMap(tf, sigma), theta: theta ? new UpMap(tf, theta) : null });
+        // up: virtual; an interior conv after it reads it chunk by chunk (nearest resize per chunk)
+        const sUp = new UpMap(tf, sigma);
+        replace({ sigma: sUp, theta: theta ? (theta === sigma ? sUp : new UpMap(tf, theta)) : null });
         log.push(`up exact${inTail ? ' (tail, virtual)' : ''} at ${state.sigma.width}×${state.sigma.height}`);
       }
-      if (log.length > logged) log[log.length - 1] += ` (${((performance.now() - tl) / 1000).toFixed(2)} s)`;
+      log[log.length - 1] += ` (${((performance.now() - tl) / 1000).toFixed(2)} s)`;
       await tick('features');
     }
   } catch (e) {
