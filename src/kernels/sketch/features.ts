@@ -235,7 +235,7 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
           sigmaNext = sb > 0 ? new ConcatMap(tf, [convS, new ConstMap(tf, convS.height, convS.width, sb)]) : convS;
           thetaNext = theta ? new ConcatMap(tf, [new ShiftConcatMap(tf, theta, K, sw / K), sigmaNext]) : sigmaNext;
         } else {
-          sigmaNext = process.env.SKB ? new ConcatMap(tf, [signConv(tf, sigma, K, sw / K, 0, src, target), new ConstMap(tf, sigma.height, sigma.width, sb)]) : signConv(tf, sigma, K, sw / K, sb, src, target);
+          sigmaNext = signConv(tf, sigma, K, sw / K, sb, src, target);
           thetaNext = theta ? new ConcatMap(tf, [signConv(tf, theta, K, sw / K, 0, src, target), sigmaNext]) : sigmaNext;
         }
         replace({ sigma: sigmaNext, theta: thetaNext });
