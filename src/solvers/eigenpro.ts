@@ -433,6 +433,12 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
     if (!(opts.step > 0)) throw new Error(`EigenPro: step must be > 0, got ${opts.step}`);
     step = opts.step;
     stepChoice = 'given';
+  } else if (batchSize === n) {
+    // Full batch: the iteration is deterministic (preconditioned gradient descent), stable for a
+    // per-sample step below 2/λ_max of the preconditioned n×n matrix; λ_max ≥ n·μ_{q+1} and ≥ β (the
+    // largest diagonal entry), so 0.99·2/max(n·μ_{q+1}, β): up to 2× the mini-batch rule below, which
+    // budgets for sampling noise that a full batch does not have.
+    step = (0.99 * 2 * n) / Math.max(n * topEigenvalue, beta);
   } else if (batchSize < criticalBatch + 1) {
     step = batchSize / beta;
   } else {
