@@ -1,15 +1,12 @@
 // Procedural street layout of the synthetic district: an irregular rectangular street grid, rotated
 // against north like many European districts, with perimeter blocks (buildings lining each block,
 // courtyards inside, the odd square with no buildings), as in Lille's dense 19th-century quarters.
-// Building heights follow a smooth district-scale trend (quarters of low houses next to quarters of
-// taller blocks), which gives the radio field structure at the scale of a few hundred metres.
 //
 // Geometry lives in a "city frame" (u along one street direction, v along the other, metres, centred on
 // the scene centre) so every building is an axis-aligned rectangle there: line-of-sight tests become
 // cheap slab tests. The frame is rotated by `angle` from the project CRS (x east, y north).
 
 import type { Rng } from './prng.ts';
-import { correlatedField, sampleShadow, type ShadowField } from './shadowing.ts';
 
 export interface CityFrame {
   /** Rotation of the u axis from the CRS x axis, radians (counter-clockwise). */
@@ -74,15 +71,7 @@ export interface LayoutParams {
   extent: number;
   /** Rotation of the street grid, degrees. */
   angleDeg: number;
-  /**
-   * District-scale height trend: a block's storey count is multiplied by exp(sigma·Z) with Z a smooth
-   * unit-variance random field of correlation distance `corrDist` metres (sigma 0: no trend).
-   */
-  heightTrend?: { sigma: number; corrDist: number };
 }
-
-/** Storey counts after the height trend stay within these bounds. */
-export const STOREYS: [number, number] = [2, 12];
 
 export function buildingsFromRects(rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }>): Buildings {
   const n = rects.length;
@@ -118,13 +107,9 @@ function streetLines(rng: Rng, extent: number): Array<{ at: number; width: numbe
   return lines;
 }
 
-/**
- * Storey count → height: 3 m a storey plus a roof, most 3–8 storeys, a few tall ones, scaled by the
- * quarter's factor (1 without a trend) and kept within STOREYS.
- */
-function buildingHeight(rng: Rng, factor: number): number {
-  const base = rng.chance(0.06) ? rng.int(9, 11) : rng.int(3, 8);
-  const storeys = Math.min(STOREYS[1], Math.max(STOREYS[0], Math.round(base * factor)));
+/** Storey count → height: 3 m a storey plus a roof, most 3–8 storeys, a few tall ones. */
+function buildingHeight(rng: Rng): number {
+  const storeys = rng.chance(0.06) ? rng.int(9, 11) : rng.int(3, 8);
   return Math.round((storeys * 3 + rng.uniform(1, 3)) * 10) / 10;
 }
 
@@ -142,27 +127,27 @@ function lots(rng: Rng, length: number): Array<[number, number]> {
   return out;
 }
 
-/** Perimeter-block buildings of one block [u0,u1]×[v0,v1] (street edges), appended to rects; heights ×factor. */
-function fillBlock(rng: Rng, u0: number, v0: number, u1: number, v1: number, factor: number, rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }>): void {
+/** Perimeter-block buildings of one block [u0,u1]×[v0,v1] (street edges), appended to rects. */
+function fillBlock(rng: Rng, u0: number, v0: number, u1: number, v1: number, rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }>): void {
   const wu = u1 - u0;
   const wv = v1 - v0;
   if (wu < 20 || wv < 20) return;
   const depth = Math.min(rng.uniform(10, 16), wu / 2 - 2, wv / 2 - 2);
   // south and north rows span the full block width
   for (const [a, b] of lots(rng, wu)) {
-    rects.push({ u0: u0 + a, v0, u1: u0 + b, v1: v0 + depth, h: buildingHeight(rng, factor) });
+    rects.push({ u0: u0 + a, v0, u1: u0 + b, v1: v0 + depth, h: buildingHeight(rng) });
   }
   for (const [a, b] of lots(rng, wu)) {
-    rects.push({ u0: u0 + a, v0: v1 - depth, u1: u0 + b, v1, h: buildingHeight(rng, factor) });
+    rects.push({ u0: u0 + a, v0: v1 - depth, u1: u0 + b, v1, h: buildingHeight(rng) });
   }
   // west and east rows between them
   const inner = wv - 2 * depth;
   if (inner > 8) {
     for (const [a, b] of lots(rng, inner)) {
-      rects.push({ u0, v0: v0 + depth + a, u1: u0 + depth, v1: v0 + depth + b, h: buildingHeight(rng, factor) });
+      rects.push({ u0, v0: v0 + depth + a, u1: u0 + depth, v1: v0 + depth + b, h: buildingHeight(rng) });
     }
     for (const [a, b] of lots(rng, inner)) {
-      rects.push({ u0: u1 - depth, v0: v0 + depth + a, u1, v1: v0 + depth + b, h: buildingHeight(rng, factor) });
+      rects.push({ u0: u1 - depth, v0: v0 + depth + a, u1, v1: v0 + depth + b, h: buildingHeight(rng) });
     }
   }
   // a low workshop or extension in some courtyards
@@ -187,11 +172,6 @@ export function generateLayout(rng: Rng, p: LayoutParams): CityLayout {
   ];
   const rects: Array<{ u0: number; v0: number; u1: number; v1: number; h: number }> = [];
   const squares: Rect[] = [];
-  const trend = p.heightTrend && p.heightTrend.sigma > 0 ? p.heightTrend : null;
-  // the trend field lives on a 20 m lattice over the generated square (a block samples it at its centre)
-  const quarters: ShadowField | null = trend
-    ? correlatedField(rng.fork('quarters'), -p.extent - 50, -p.extent - 50, p.extent + 50, p.extent + 50, 20, trend.corrDist)
-    : null;
   const brng = rng.fork('blocks');
   for (let i = 0; i + 1 < uLines.length; i++) {
     const bu0 = uLines[i].at + uLines[i].width / 2;
@@ -207,8 +187,7 @@ export function generateLayout(rng: Rng, p: LayoutParams): CityLayout {
         squares.push({ u0: bu0, v0: bv0, u1: bu1, v1: bv1 });
         continue;
       }
-      const factor = quarters ? Math.exp(trend!.sigma * sampleShadow(quarters, (bu0 + bu1) / 2, (bv0 + bv1) / 2)) : 1;
-      fillBlock(blockRng, bu0, bv0, bu1, bv1, factor, rects);
+      fillBlock(blockRng, bu0, bv0, bu1, bv1, rects);
     }
   }
   return { frame, extent: p.extent, streets, buildings: buildingsFromRects(rects), squares };

@@ -97,9 +97,6 @@ export interface SceneParams {
   siteCorrelation: number;
   sigmaLosDb: number;
   sigmaNlosDb: number;
-  /** District-scale trend of building heights: storeys × exp(sigma·Z), Z of correlation distance corrDist (m). */
-  heightTrendSigma: number;
-  heightTrendCorrDist: number;
 }
 
 /**
@@ -117,8 +114,6 @@ export const DEFAULT_SCENE: SceneParams = {
   siteCorrelation: 0.5,
   sigmaLosDb: 4,
   sigmaNlosDb: 6,
-  heightTrendSigma: 0.4,
-  heightTrendCorrDist: 300,
 };
 
 /** Frequency bands deployed by French operators (downlink centre frequencies). */
@@ -235,11 +230,7 @@ export function buildScene(seed: number = DEFAULT_SEED, params: Partial<ScenePar
   const angleDeg = round(rng.fork('frame').uniform(-25, 25), 2);
   // the city-frame square must cover the rotated mapped square plus room for the sites' rays
   const extent = Math.ceil(p.halfSize * Math.SQRT2 + 120);
-  const layout = generateLayout(rng.fork('layout'), {
-    extent,
-    angleDeg,
-    heightTrend: { sigma: p.heightTrendSigma, corrDist: p.heightTrendCorrDist },
-  });
+  const layout = generateLayout(rng.fork('layout'), { extent, angleDeg });
   const bounds: Bounds = { xmin: -p.halfSize, ymin: -p.halfSize, xmax: p.halfSize, ymax: p.halfSize };
   const sites = placeSites(rng.fork('sites'), layout, p);
   return {

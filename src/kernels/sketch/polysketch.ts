@@ -117,7 +117,8 @@ export class ReluSketch {
     const thetaBlocks = dT > 0 ? allocateBlocks(m, a0) : Array.from(a0, () => 0);
     const L = Math.max(1, ...sigmaBlocks.map((k, l) => (k > 0 ? l : 0)), ...thetaBlocks.map((k, l) => (k > 0 ? l : 0)));
     const chain = new Array<number>(q + 1).fill(0);
-    for (let l = L; l >= 2; l--) chain[l] = Math.max(8, nextPow2(Math.max(sigmaBlocks[l], thetaBlocks[l], l < L ? chain[l + 1] : 0)));
+    const floor = Number(process.env.SKF ?? 0) > 0 ? nextPow2(Math.ceil(m / Number(process.env.SKF))) : 8;
+    for (let l = L; l >= 2; l--) chain[l] = Math.max(floor, nextPow2(Math.max(sigmaBlocks[l], thetaBlocks[l], l < L ? chain[l + 1] : 0)));
     this.layout = { a1, a0, sigmaBlocks, thetaBlocks, chain };
     this.L = L;
     this.sigmaDim = sigmaBlocks.reduce((a, b) => a + b, 0);
@@ -128,7 +129,7 @@ export class ReluSketch {
 
     // u-side sketches; group 0 is shared by blocks that never multiply each other
     const members: Array<{ k: number; group: number; scale?: number }> = [];
-    const add = (k: number, group: number, scale = 1) => (k > 0 ? members.push({ k, group: process.env.SKG ? members.length : group, scale }) - 1 : -1);
+    const add = (k: number, group: number, scale = 1) => (k > 0 ? members.push({ k, group, scale }) - 1 : -1);
     const sig1 = add(sigmaBlocks[1], 0, Math.sqrt(a1[1] / Math.max(1, sigmaBlocks[1])));
     const th1 = add(thetaBlocks[1], 0);
     const z2a = L >= 2 ? add(chain[2], 0, 1 / Math.sqrt(chain[2])) : -1;
@@ -148,9 +149,9 @@ export class ReluSketch {
 
     if (dT > 0) {
       const tm: Array<{ k: number; group: number; scale?: number }> = [];
-      const pieces = thetaBlocks[0] > 0 ? pow2Pieces(thetaBlocks[0]).map((k) => tm.push({ k, group: process.env.SKG ? tm.length : 0, scale: Math.sqrt(a0[0] / thetaBlocks[0]) }) - 1) : [];
+      const pieces = thetaBlocks[0] > 0 ? pow2Pieces(thetaBlocks[0]).map((k) => tm.push({ k, group: 0, scale: Math.sqrt(a0[0] / thetaBlocks[0]) }) - 1) : [];
       const blocks: number[] = [];
-      for (let l = 1; l < thetaBlocks.length; l++) blocks[l] = thetaBlocks[l] > 0 ? tm.push({ k: thetaBlocks[l], group: process.env.SKG ? tm.length : 0, scale: Math.sqrt(a0[l] / thetaBlocks[l]) }) - 1 : -1;
+      for (let l = 1; l < thetaBlocks.length; l++) blocks[l] = thetaBlocks[l] > 0 ? tm.push({ k: thetaBlocks[l], group: 0, scale: Math.sqrt(a0[l] / thetaBlocks[l]) }) - 1 : -1;
       this.thetaBank = new SketchBank(tf, dT, tm, src);
       this.thIdx = { pieces, blocks };
     } else {
