@@ -7,7 +7,6 @@ import type { Estimator, EstimatorInfo } from './types.ts';
 
 /** id -> loader, in the order the UI and `compare` list them. */
 const LOADERS: Record<string, () => Promise<Estimator>> = {
-  // e.g. idw: async () => (await import('./idw.ts')).idw,
   idw: async () => (await import('./idw.ts')).idw,
   kriging: async () => (await import('./kriging.ts')).kriging,
   gp: async () => (await import('./gp.ts')).gp,
