@@ -57,6 +57,7 @@ export const SCREEN_GAP = 3;
 function blockedInterval(b: Buildings, i: number, ua: number, va: number, ha: number, ub: number, vb: number, hb: number): [number, number] | null {
   const iv = segmentRectInterval(ua, va, ub, vb, b.u0[i], b.v0[i], b.u1[i], b.v1[i]);
   if (!iv) return null;
+  // the ray height is linear in t, so its lowest point over the footprint is at one end of the interval
   const zIn = ha + (hb - ha) * iv[0];
   const zOut = ha + (hb - ha) * iv[1];
   return Math.min(zIn, zOut) < b.h[i] ? iv : null;
@@ -104,12 +105,7 @@ export function screensBrute(b: Buildings, ua: number, va: number, ha: number, u
 
 /** Does building i block the ray from A (height ha) to B (height hb)? */
 function blocksRay(b: Buildings, i: number, ua: number, va: number, ha: number, ub: number, vb: number, hb: number): boolean {
-  const iv = segmentRectInterval(ua, va, ub, vb, b.u0[i], b.v0[i], b.u1[i], b.v1[i]);
-  if (!iv) return false;
-  // the ray height is linear in t, so its lowest point over the footprint is at one end of the interval
-  const zIn = ha + (hb - ha) * iv[0];
-  const zOut = ha + (hb - ha) * iv[1];
-  return Math.min(zIn, zOut) < b.h[i];
+  return blockedInterval(b, i, ua, va, ha, ub, vb, hb) !== null;
 }
 
 /** Reference implementation: test every building. Used by tests to check the index. */
