@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Grid, Observations } from '../../src/domain/types.ts';
 import { CancelledError } from '../../src/domain/run.ts';
+import { getTf } from '../../src/compute/backend.ts';
 import { cntk } from '../../src/estimators/cntk.ts';
 import { EIGENPRO_THRESHOLD, chooseCntkSolver, cntkEigenpro, resolveCntkMethod } from '../../src/estimators/cntk-eigenpro.ts';
 import { snapPoints } from '../../src/estimators/observations.ts';
@@ -71,8 +72,11 @@ describe('cntk-eigenpro estimator', () => {
   it('reaches the direct cntk solution: maps within 1e-3 relative, same variance (same λ)', async () => {
     expect(n).toBeGreaterThan(300);
     const direct = await (await cntk.prepare(obs, pDirect({ lambda: 1e-3 }), {})).predict(obs.values, {});
+    const tf = await getTf();
+    const tensorsBefore = tf.memory().numTensors;
     const prep = await cntkEigenpro.prepare(obs, pEigen({ lambda: 1e-3 }), {});
     const iter = await prep.predict(obs.values, {});
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // eigenpairs, check sample and variance dispose theirs
     expect(iter.diagnostics?.converged).toBe(true);
     expect(relMapErr(iter.values, direct.values, mean(obs.values))).toBeLessThan(1e-3);
     // the variance conditions on all cells here (varianceCells ≥ n): the same NNGP posterior as cntk

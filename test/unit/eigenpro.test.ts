@@ -4,6 +4,7 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError } from '../../src/domain/run.ts';
+import { getTf } from '../../src/compute/backend.ts';
 import { cholesky, choleskySolve } from '../../src/solvers/cholesky.ts';
 import { jacobiEigen, symEigen, topEigenpairs } from '../../src/solvers/eigen.ts';
 import { eigenpro, eigenproSolve, setupEigenPro, type EigenProSetup } from '../../src/solvers/eigenpro.ts';
@@ -153,7 +154,10 @@ describe('eigen-solvers', () => {
     const K = pointKernelOperator(pts, 2, { kind: 'rbf', lengthScale: 0.15 }).rows(all(s)) as Float32Array;
     const ref = symEigen(K, s);
     const k = 25;
+    const tf = await getTf();
+    const tensorsBefore = tf.memory().numTensors;
     const top = await topEigenpairs(K, s, k, { seed: 5 });
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // every tensor disposed
     expect(top.values.length).toBe(k);
     for (let j = 0; j < k; j++) {
       expect(Math.abs(top.values[j] - ref.values[j])).toBeLessThan(1e-5 * ref.values[0]);
