@@ -198,9 +198,11 @@ export function checkResources(est: Estimator, grid: Grid, sites: Sites, steps: 
 }
 
 export async function runEstimate(store: ProjectStore, req: EstimateRequest, ctx: RunContext = {}): Promise<EstimateResult> {
-  const est = await loadEstimator(req.method);
-  const params = resolveParams(est.id, est.params, req.params ?? {});
   const { grid, sites } = projectGrid(store, req.grid, req.selection?.sensorIds);
+  // `cntk` on a dense observation set (drive tests) is solved by EigenPro: same model, no O(n³) solve.
+  const method = req.method === 'cntk' ? (await import('../estimators/cntk-eigenpro.ts')).resolveCntkMethod('cntk', sites.x.length) : req.method;
+  const est = await loadEstimator(method);
+  const params = resolveParams(est.id, est.params, req.params ?? {});
   const plan = planSteps(store, sites, req);
   const resources = checkResources(est, grid, sites, plan.steps, params);
 
