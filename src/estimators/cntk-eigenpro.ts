@@ -233,6 +233,7 @@ async function prepareCntkEigenpro(obs: Observations, params: ParamValues, ctx: 
     try {
       for (let c0 = 0; c0 < P; c0 += chunk) {
         throwIfCancelled(vctx.signal);
+        vctx.onProgress?.({ stage: 'variance', fraction: c0 / P, message: `posterior variance given ${m} cells` });
         const c = Math.min(chunk, P - c0);
         const Sc = new Float32Array(m * c);
         for (let a = 0; a < m; a++) {
@@ -315,6 +316,11 @@ async function prepareCntkEigenpro(obs: Observations, params: ParamValues, ctx: 
 
   return {
     diagnostics,
+    dispose() {
+      solved.clear();
+      varCache = null;
+      lastAlpha = null;
+    },
     async predict(values: Float64Array, pctx: RunContext): Promise<Prediction> {
       if (values.length !== n) throw new UserError(`cntk-eigenpro: ${values.length} values for ${n} observed cells`);
       const st = standardize(values, model.target);
@@ -347,7 +353,13 @@ async function prepareCntkEigenpro(obs: Observations, params: ParamValues, ctx: 
         pred.diagnostics!.warning = `EigenPro stopped after ${entry.res.epochs} epochs at relative residual ${entry.res.residual.toExponential(2)} (tolerance ${tol}): raise maxEpochs or lambda`;
       }
       if (wantVariance) {
-        varCache ??= varianceParts({ signal: pctx.signal });
+        if (!varCache) {
+          const pending = varianceParts({ signal: pctx.signal, onProgress: subProgress(pctx.onProgress, 0.9, 1) });
+          varCache = pending;
+          pending.catch(() => {
+            if (varCache === pending) varCache = null; // a cancelled variance is recomputed next time
+          });
+        }
         const { v, chol, idx, backend } = await varCache;
         // GP maximum-likelihood scale of the standardized values on the variance subset
         const yA = Float64Array.from(idx, (i) => st.y[i]);

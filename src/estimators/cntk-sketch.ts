@@ -31,13 +31,25 @@ import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, HeldOutPrediction, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 import type * as tfTypes from '@tensorflow/tfjs-core';
 
-export const DEFAULT_SKETCH_FEATURES = 512;
-export const DEFAULT_SKETCH_DEGREE = 8;
+export const DEFAULT_SKETCH_DEGREE = 4;
+
+/**
+ * Default feature dimension for a grid of P cells (parameter features = 0): the largest power of two
+ * m ≤ 4096·128²/P, clamped to 512…4096. The work (≈ P·m) then stays that of a 128×128 grid at m = 4096 up
+ * to ~360×360 cells, and grows linearly with P beyond at m = 512: 128×128 → 4096 (within ±4 % of the exact
+ * `cntk` RMSE on the demo and volcano for every seed tried), 256×256 → 1024, 512×512 and larger → 512
+ * (~20–25 s and ~1.8 GB for 512×512 on 2 cores). Benchmarks in docs/cntk-sketch.md.
+ */
+export function autoFeatures(cells: number): number {
+  const target = (4096 * 128 * 128) / Math.max(1, cells);
+  return Math.min(4096, Math.max(512, 2 ** Math.floor(Math.log2(target))));
+}
 
 export const CNTK_SKETCH_PARAMS: ParamSpec[] = [
   ...CNTK_MODEL_PARAMS,
-  { name: 'features', type: 'integer', default: DEFAULT_SKETCH_FEATURES, min: SKETCH_LIMITS.minFeatures, max: SKETCH_LIMITS.maxFeatures, help: 'Sketch dimension m of the feature maps inside the network: the kernel error falls like 1/√m, time and memory grow like m.' },
-  { name: 'degree', type: 'integer', default: DEFAULT_SKETCH_DEGREE, min: SKETCH_LIMITS.minDegree, max: SKETCH_LIMITS.maxDegree, help: 'Degree of the polynomial approximations of the ReLU arc-cosine kernels (non-negative least-squares fits).', advanced: true },
+  { name: 'features', type: 'integer', default: 0, min: 0, max: SKETCH_LIMITS.maxFeatures, help: 'Sketch dimension m of the feature maps inside the network (≥ 16): the kernel error falls like 1/√m, time and memory grow like m. 0 = by grid size (4096 at 128×128, 1024 at 256×256, 512 from ~360×360).' },
+  { name: 'degree', type: 'integer', default: DEFAULT_SKETCH_DEGREE, min: SKETCH_LIMITS.minDegree, max: SKETCH_LIMITS.maxDegree, help: 'Degree of the non-negative polynomial fit of the ReLU arc-cosine kernel κ1 (and of κ0 when derivative = poly).', advanced: true },
+  { name: 'derivative', type: 'enum', default: 'rf', choices: ['rf', 'poly'], help: 'How the ReLU derivative kernel κ0 is sketched: rf (exact in expectation: constant part + sign random features) or poly (polynomial fit like κ1; biased by its slow convergence at the kink).', advanced: true },
   { name: 'seed', type: 'integer', default: 1, min: 0, max: 2 ** 31 - 1, help: 'Seed of the random sketches (same seed, same map).', advanced: true },
   { name: 'lambda', type: 'number', default: 0, min: 0, max: 1e6, help: 'Ridge λ relative to the mean of diag K_OO; 0 = choose by closed-form leave-one-out over 1e-7 … 10.' },
   { name: 'variance', type: 'boolean', default: true, help: 'Compute the uncertainty map (NNGP posterior variance from the sketched NNGP features, scaled to the data).' },
@@ -232,7 +244,11 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
   const n = obs.cell.length;
   if (n === 0) throw new UserError('cntk-sketch: no observed cells in the grid');
   const model = cntkModelOptions(params);
-  const m = Number(params.features ?? DEFAULT_SKETCH_FEATURES);
+  const padded = padGrid(obs.grid, model.layers);
+  const givenM = Number(params.features ?? 0);
+  if (givenM !== 0 && givenM < SKETCH_LIMITS.minFeatures) throw new UserError(`cntk-sketch: features must be 0 (by grid size) or at least ${SKETCH_LIMITS.minFeatures} (got ${givenM})`);
+  const m = givenM === 0 ? autoFeatures(padded.width * padded.height) : givenM;
+  const derivative = params.derivative === 'poly' ? 'poly' : 'rf';
   const degree = Number(params.degree ?? DEFAULT_SKETCH_DEGREE);
   const seed = Number(params.seed ?? 1);
   const fixedTau = Number(params.lambda ?? 0);
@@ -243,12 +259,11 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
   const lipValues = valueLip && steps.length > 1 ? meanValues(steps) : obs.values;
 
   // 1. LIP on the padded grid and the sketched features of every pixel
-  const padded = padGrid(obs.grid, model.layers);
   const pobs = paddedObservations(obs, padded);
   const prior = buildLip(pobs, model.channels, { values: lipValues });
   const features = await sketchFeatures(
     prior,
-    { arch: model.layers, sigmaW2: model.sigmaW2, sigmaB2: model.sigmaB2, features: m, degree, seed },
+    { arch: model.layers, sigmaW2: model.sigmaW2, sigmaB2: model.sigmaB2, features: m, degree, seed, derivative },
     { signal: ctx.signal, onProgress: subProgress(ctx.onProgress, 0, 0.75, 'features') },
   );
   lastBackend = features.backend;
@@ -358,7 +373,9 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
       target: model.target,
       observed: n,
       features: m,
+      featuresChosenBy: givenM === 0 ? 'grid size' : 'parameter',
       degree,
+      derivative,
       seed,
       featureDim: { ntk: features.ntk.dim, nngp: features.nngp.dim },
       featureLayers: features.log,
@@ -418,7 +435,8 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
       for (let i = 0; i < n; i++) for (let d = 0; d < Dn; d++) PsiT[d * n + i] = psi[i * Dn + d];
       const Y = choleskyForwardRows(cholS!, PsiT, Dn);
       const q = new Float64Array(Pp);
-      const batch = Math.max(1, Math.min(n, Math.floor(2 ** 22 / Math.max(1, Pp / 4))));
+      // columns per pass: the tail's shifted copies are K²·batch values per cell (≤ ~250 MB at once)
+      const batch = Math.max(1, Math.min(n, Math.floor(6e7 / (9 * Pp))));
       for (let j0 = 0; j0 < n; j0 += batch) {
         throwIfCancelled(vctx.signal);
         const b = Math.min(batch, n - j0);
@@ -535,8 +553,7 @@ export function cntkSketchResources(q: ResourceQuery): ResourceEstimate {
   }
   const mult = archGridMultiple(layers);
   const P = Math.ceil(q.width / mult) * mult * Math.ceil(q.height / mult) * mult;
-  const m = Number(q.params.features ?? DEFAULT_SKETCH_FEATURES);
-  const degree = Number(q.params.degree ?? DEFAULT_SKETCH_DEGREE);
+  const m = Number(q.params.features ?? 0) || autoFeatures(P);
   // the largest relu OUTPUT that is stored (a relu followed by down is stored at a quarter of its pixels)
   let level = 0;
   let maxStored = 0;
@@ -552,12 +569,14 @@ export function cntkSketchResources(q: ResourceQuery): ResourceEstimate {
   });
   const n = q.observed;
   const wantVar = q.params.variance !== false;
-  // Σ and Θ maps (Θ twice as wide after a conv), the conv output, chunk temporaries, the output maps
-  const bytes = 4 * m * maxStored * 6 + 4 * 8192 * m * 24 + 8 * n * n * 3 + 16 * P + (wantVar ? 4 * P * Math.min(n, 64) : 0);
+  // measured (bench/sketch.ts, m = 512): 1.26 / 1.81 / 2.66 GB peak RSS at 256² / 512² / 1024²; 3.4e-5 s per relu
+  // pixel at m = 512 (13.8 s of features at 512²); the variance map ~2.5e-10 s per multiply-add of its batches.
+  // Stored Σ and Θ maps (Θ twice as wide after a conv), relu chunk temporaries, variance batches, runtime.
+  const bytes = 3e8 + 12 * m * maxStored + 4 * 8192 * m * 24 + (wantVar ? 2.4e8 : 0) + 8 * n * n * 3 + 16 * P;
   return {
     bytes,
-    prepareSeconds: 4e-9 * reluPixels * m * (8 + degree) + 3e-9 * n ** 3 + (wantVar ? 2e-9 * (P / 4) * m * 9 * n : 0),
-    predictSeconds: 2e-9 * (P / 4) * m * 9 + 1e-3,
+    prepareSeconds: 6.6e-8 * reluPixels * m + 3e-9 * n ** 3,
+    predictSeconds: 2.5e-10 * (P / 4) * m * 9 * (1 + (wantVar ? n : 0)) + 1e-3,
     note: 'sketched CNTK features: linear in the number of cells',
   };
 }

@@ -299,8 +299,20 @@ function choleskyLower(G: Float64Array, k: number, shift: number): Float64Array 
     const ri = i * k;
     for (let j = 0; j <= i; j++) {
       const rj = j * k;
-      let v = G[ri + j] + (i === j ? shift : 0);
-      for (let t = 0; t < j; t++) v -= L[ri + t] * L[rj + t];
+      // v = G_ij − Σ_t L_it L_jt, four accumulators
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let t = 0;
+      for (; t + 3 < j; t += 4) {
+        a0 += L[ri + t] * L[rj + t];
+        a1 += L[ri + t + 1] * L[rj + t + 1];
+        a2 += L[ri + t + 2] * L[rj + t + 2];
+        a3 += L[ri + t + 3] * L[rj + t + 3];
+      }
+      for (; t < j; t++) a0 += L[ri + t] * L[rj + t];
+      const v = G[ri + j] + (i === j ? shift : 0) - (a0 + a1 + a2 + a3);
       if (i === j) {
         if (!(v > 0)) return null;
         L[ri + i] = Math.sqrt(v);
@@ -315,21 +327,25 @@ function choleskyLower(G: Float64Array, k: number, shift: number): Float64Array 
 /** Transpose of the inverse of a lower-triangular L: (L⁻¹)ᵀ, upper triangular, row-major. */
 function invertLowerTransposed(L: Float64Array, k: number): Float64Array {
   // Rows of M = L⁻¹ by forward substitution in axpy form (row i from rows k < i), contiguous.
-  const M = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    const oi = i * k;
-    for (let t = 0; t < i; t++) {
-      const l = L[oi + t];
-      if (l === 0) continue;
-      const ot = t * k;
-      for (let j = 0; j <= t; j++) M[oi + j] -= l * M[ot + j];
-    }
-    M[oi + i] += 1;
-    const inv = 1 / L[oi + i];
-    for (let j = 0; j <= i; j++) M[oi + j] *= inv;
-  }
+  // Column j of M = L⁻¹ solves L·m = e_j; stored as row j of Mt = (L⁻¹)ᵀ, so both the solve and the
+  // result are contiguous: Mt[j][i] = (δ_ij − Σ_{j≤t<i} L[i][t]·Mt[j][t]) / L[i][i] for i ≥ j.
   const Mt = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) Mt[j * k + i] = M[i * k + j];
+  for (let j = 0; j < k; j++) {
+    const oj = j * k;
+    Mt[oj + j] = 1 / L[j * k + j];
+    for (let i = j + 1; i < k; i++) {
+      const oi = i * k;
+      let a0 = 0;
+      let a1 = 0;
+      let t = j;
+      for (; t + 1 < i; t += 2) {
+        a0 += L[oi + t] * Mt[oj + t];
+        a1 += L[oi + t + 1] * Mt[oj + t + 1];
+      }
+      if (t < i) a0 += L[oi + t] * Mt[oj + t];
+      Mt[oj + i] = -(a0 + a1) / L[oi + i];
+    }
+  }
   return Mt;
 }
 

@@ -17,9 +17,13 @@
 //   with eigenvalues σ_i = sλ_i of K_ss itself, D_ii = (1 − σ_{q+1}/σ_i)/σ_i).
 // - Batch and step (EigenPro 2, sec. 3–4): β = max_x k_P(x,x), the largest diagonal of the preconditioned
 //   kernel k_P(x,x) = k(x,x) − Σ_{i≤q} (1 − λ_{q+1}/λ_i) e_i(x)² (plus λ for the ridge), evaluated on S and
-//   on extra points outside S; the critical batch size is m* = β/λ_{q+1}; the batch is m* capped by the
-//   memory budget for a block of rows and by n; the step is η = m/β for m < m* + 1 (linear scaling),
-//   otherwise η = 0.99·2m/(β + (m − 1)λ_{q+1}) (saturation, as in the authors' code).
+//   on a check sample S' outside S; the top eigenvalue λ_top is the larger of λ_{q+1} and the top
+//   eigenvalue of the preconditioned kernel on S' (the Nyström extension is least accurate off S); the
+//   critical batch size is m* = β/λ_top; the batch is m* capped by the memory budget for a block of rows
+//   and by n; the step is η = m/β for m < m* + 1 (linear scaling), otherwise
+//   η = 0.99·2m/(β + (m − 1)λ_top) (saturation, as in the authors' code); a full batch (m = n) is
+//   deterministic preconditioned gradient descent and takes η = 0.99·2n/max(nλ_top, β). Each point of a
+//   batch moves by η/bs (bs = the batch size), also in the shorter last batch of an epoch.
 // - Automatic q: the largest q ≤ maxQ whose eigenpairs are accurate enough (Ritz residuals ≤ λ_{q+1}/20):
 //   per epoch, the slow directions contract by ≈ exp(−c·nμ_j/β), so a larger q (smaller β) means fewer
 //   epochs; q ≤ s/5 when s < n (Nyström extension), q ≤ 600 by default (the eigenpairs cost O(s²·q)).
@@ -33,7 +37,7 @@
 // λ_{q+1}/λ_i and 1), so the solver reaches the direct solution; stopping is on the relative residual
 // ‖(K + λI) α − y‖/‖y‖ measured exactly (n ≤ evalSize) or on a fixed random subset of evalSize rows.
 
-import { CancelledError, throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
+import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
 import { getTf, initBackend } from '../compute/backend.ts';
 import { makeRng, topEigenpairs } from './eigen.ts';
 import type { KernelOperator } from './kernel-operator.ts';
@@ -664,18 +668,41 @@ export async function eigenproSolve(
           }
         }
         coef.fill(0);
-        for (let jj = 0; jj < s; jj++)
-          for (let i = 0; i < q; i++) {
-            const v = V[jj * q + i];
-            for (let c = 0; c < t; c++) coef[i * t + c] += v * h[jj * t + c];
+        if (t === 1) {
+          // one right-hand side: contiguous rows of V, no inner loop over right-hand sides
+          for (let jj = 0; jj < s; jj++) {
+            const hv = h[jj];
+            if (hv === 0) continue;
+            const base = jj * q;
+            for (let i = 0; i < q; i++) coef[i] += V[base + i] * hv;
           }
-        for (let i = 0; i < q; i++) for (let c = 0; c < t; c++) coef[i * t + c] *= D[i];
-        for (let jj = 0; jj < s; jj++) {
-          const row = sample[jj] * t;
-          for (let c = 0; c < t; c++) {
-            let acc = 0;
-            for (let i = 0; i < q; i++) acc += V[jj * q + i] * coef[i * t + c];
-            A[row + c] += eta * acc;
+          for (let i = 0; i < q; i++) coef[i] *= D[i] * eta;
+          for (let jj = 0; jj < s; jj++) {
+            const base = jj * q;
+            let a0 = 0;
+            let a1 = 0;
+            let i = 0;
+            for (; i + 1 < q; i += 2) {
+              a0 += V[base + i] * coef[i];
+              a1 += V[base + i + 1] * coef[i + 1];
+            }
+            if (i < q) a0 += V[base + i] * coef[i];
+            A[sample[jj]] += a0 + a1;
+          }
+        } else {
+          for (let jj = 0; jj < s; jj++)
+            for (let i = 0; i < q; i++) {
+              const v = V[jj * q + i];
+              for (let c = 0; c < t; c++) coef[i * t + c] += v * h[jj * t + c];
+            }
+          for (let i = 0; i < q; i++) for (let c = 0; c < t; c++) coef[i * t + c] *= D[i];
+          for (let jj = 0; jj < s; jj++) {
+            const row = sample[jj] * t;
+            for (let c = 0; c < t; c++) {
+              let acc = 0;
+              for (let i = 0; i < q; i++) acc += V[jj * q + i] * coef[i * t + c];
+              A[row + c] += eta * acc;
+            }
           }
         }
       }
@@ -751,4 +778,3 @@ export async function eigenpro(
   return { ...res, setup };
 }
 
-export { CancelledError };

@@ -37,10 +37,24 @@ export interface FeatureMap {
   apply(W: T2): T3;
   sqNorm(): T2;
   boundaries(): number[] | null;
+  /**
+   * ⟨Φ(p), Φ(q)⟩ for all pixel pairs, P×P row-major float64 — computed structurally (the Gram of the stored
+   * maps, then the exact window sums, index maps and sums of the linear layers), for tests and small grids.
+   */
+  gram(): Promise<Float64Array>;
   /** The stored tensors this map reads (for disposal bookkeeping). */
   tensors(): Set<tfTypes.Tensor>;
   /** Short structural description, e.g. "conv3(up(stored 512)), const". */
   describe(): string;
+}
+
+/** Refuse P×P work above this many pixels (the sketch exists to avoid it). */
+const MAX_GRAM_PIXELS = 4096;
+
+function checkGram(map: FeatureMap): number {
+  const P = map.height * map.width;
+  if (P > MAX_GRAM_PIXELS) throw new Error(`feature map gram: ${P} pixels is too many for a P×P matrix (max ${MAX_GRAM_PIXELS})`);
+  return P;
 }
 
 function checkCells(map: FeatureMap, cells: Int32Array): void {
@@ -143,6 +157,18 @@ export class ChunkedMap implements FeatureMap {
     return [...this.starts];
   }
 
+  async gram(): Promise<Float64Array> {
+    const P = checkGram(this);
+    const tf = this.tf;
+    const g = tf.tidy(() => {
+      const F = tf.reshape(this.chunks.length === 1 ? this.chunks[0] : tf.concat(this.chunks, 0), [P, this.dim]) as T2;
+      return tf.matMul(F, F, false, true);
+    });
+    const out = Float64Array.from((await g.data()) as Float32Array);
+    g.dispose();
+    return out;
+  }
+
   tensors(): Set<tfTypes.Tensor> {
     return new Set(this.chunks);
   }
@@ -176,6 +202,10 @@ export class ConstMap implements FeatureMap {
   }
   boundaries(): null {
     return null;
+  }
+  async gram(): Promise<Float64Array> {
+    const P = checkGram(this);
+    return new Float64Array(P * P).fill(this.value * this.value);
   }
   tensors(): Set<tfTypes.Tensor> {
     return new Set();
@@ -233,6 +263,16 @@ export class ConcatMap implements FeatureMap {
       if (b) return b;
     }
     return null;
+  }
+  async gram(): Promise<Float64Array> {
+    checkGram(this);
+    let acc: Float64Array | null = null;
+    for (const p of this.parts) {
+      const g = await p.gram();
+      if (!acc) acc = g;
+      else for (let i = 0; i < g.length; i++) acc[i] += g[i];
+    }
+    return acc!;
   }
   tensors(): Set<tfTypes.Tensor> {
     const s = new Set<tfTypes.Tensor>();
@@ -340,6 +380,35 @@ export class ShiftConcatMap implements FeatureMap {
   boundaries(): number[] | null {
     return this.child.boundaries();
   }
+  async gram(): Promise<Float64Array> {
+    const P = checkGram(this);
+    const G = await this.child.gram();
+    const { height: h, width: w, k } = this;
+    const s2 = this.scale * this.scale;
+    const out = new Float64Array(P * P);
+    for (let p = 0; p < P; p++) {
+      const pr = Math.floor(p / w);
+      const pc = p % w;
+      for (let q = 0; q < P; q++) {
+        const qr = Math.floor(q / w);
+        const qc = q % w;
+        let acc = 0;
+        for (let dr = -k; dr <= k; dr++) {
+          const a = pr + dr;
+          const b = qr + dr;
+          if (a < 0 || a >= h || b < 0 || b >= h) continue;
+          for (let dc = -k; dc <= k; dc++) {
+            const c1 = pc + dc;
+            const c2 = qc + dc;
+            if (c1 < 0 || c1 >= w || c2 < 0 || c2 >= w) continue;
+            acc += G[(a * w + c1) * P + b * w + c2];
+          }
+        }
+        out[p * P + q] = s2 * acc;
+      }
+    }
+    return out;
+  }
   tensors(): Set<tfTypes.Tensor> {
     return this.child.tensors();
   }
@@ -394,6 +463,17 @@ export class UpMap implements FeatureMap {
     const b = this.child.boundaries();
     return b ? b.map((r) => 2 * r) : null;
   }
+  async gram(): Promise<Float64Array> {
+    const P = checkGram(this);
+    const G = await this.child.gram();
+    const w = this.width;
+    const cw = this.child.width;
+    const Pc = this.child.height * cw;
+    const parent = Int32Array.from({ length: P }, (_, p) => Math.floor(Math.floor(p / w) / 2) * cw + Math.floor((p % w) / 2));
+    const out = new Float64Array(P * P);
+    for (let p = 0; p < P; p++) for (let q = 0; q < P; q++) out[p * P + q] = G[parent[p] * Pc + parent[q]];
+    return out;
+  }
   tensors(): Set<tfTypes.Tensor> {
     return this.child.tensors();
   }
@@ -409,17 +489,25 @@ export class UpMap implements FeatureMap {
 export function rowRanges(map: FeatureMap, targetPixels: number, even: boolean): Array<[number, number]> {
   const h = map.height;
   const w = map.width;
+  let R = Math.max(1, Math.min(h, Math.floor(targetPixels / w)));
+  if (even) R = Math.max(2, R - (R % 2));
+  const uniform = (a: number, b: number, out: Array<[number, number]>) => {
+    for (let r0 = a; r0 < b; r0 += R) out.push([r0, Math.min(b, r0 + R)]);
+  };
   const b = map.boundaries();
   const out: Array<[number, number]> = [];
   if (!b || b.some((r) => even && r % 2 === 1)) {
-    let R = Math.max(1, Math.min(h, Math.floor(targetPixels / w)));
-    if (even) R = Math.max(2, R - (R % 2));
-    for (let r0 = 0; r0 < h; r0 += R) out.push([r0, Math.min(h, r0 + R)]);
+    uniform(0, h, out);
     return out;
   }
   let start = 0;
   for (let i = 1; i < b.length; i++) {
-    if ((b[i] - start) * w >= targetPixels || i === b.length - 1) {
+    if ((b[i] - b[i - 1]) * w > 2 * targetPixels) {
+      // a chunk much larger than the target (e.g. the input image): split it (sliced reads, but bounded memory)
+      if (start < b[i - 1]) out.push([start, b[i - 1]]);
+      uniform(b[i - 1], b[i], out);
+      start = b[i];
+    } else if ((b[i] - start) * w >= targetPixels || i === b.length - 1) {
       out.push([start, b[i]]);
       start = b[i];
     }

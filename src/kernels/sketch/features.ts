@@ -4,26 +4,29 @@
 // "Scaling Neural Tangent Kernels via Sketching and Random Features" (NeurIPS 2021): the NTK features follow
 // φ_ntk^{(h)} = [φ_ntk^{(h−1)} ⊗ φ̇^{(h)}, φ_nngp^{(h)}], each product and polynomial sketched.
 //
-// Layer by layer (Σ side φ, Θ side θ; both [h, w, dim] tensors or exact virtual maps, feature-map.ts):
+// Layer by layer (Σ side φ, Θ side θ; stored row chunks or exact virtual maps, feature-map.ts):
 //   input   φ(p) = x(p)/√C (C LIP channels), θ = none (Θ_in = 0)
 //   conv K  Σ' = σ_w² A[Σ] + σ_b², Θ' = σ_w² A[Θ] + Σ':
 //           exact   φ' = [σ_w/K · (φ(p+δ))_δ, σ_b] while K²·dim stays small (the first layer: 9C+1 dims)
-//           sketch  φ' = [σ_w/K · Σ_δ s_δ ⊙ φ(p+δ), σ_b] with independent random sign vectors s_δ per
-//                   window offset (a depthwise conv with ±σ_w/K weights): E⟨φ'(p), φ'(q)⟩ = Σ'(p,q), the
-//                   cross terms δ ≠ δ' cancel in expectation; features stay `dim` wide.
-//           θ' = [σ_w/K · Σ_δ t_δ ⊙ θ(p+δ), φ'] (same, independent signs; Σ' features shared)
-//   relu    polysketch.ts: polynomial (non-negative fit of κ0, κ1) sketched with TensorSRHT; the features are
-//           normalised per pixel (u = φ/‖φ‖, the arc-cosine kernels depend on the cosine only) and the Σ side
-//           is rescaled by ‖φ(p)‖, i.e. Σ(p,p) is tracked through the features.
+//           sketch  φ' = σ_w/K · Σ_δ s_δ ⊙ φ(p+δ) + σ_b·v, independent random sign vectors s_δ per window
+//                   offset (a depthwise conv with ±σ_w/K weights) and v a fixed random unit vector:
+//                   E⟨φ'(p), φ'(q)⟩ = Σ'(p,q) (cross terms δ ≠ δ' and the bias cross terms have mean zero);
+//                   the dimension stays m (a power of two).
+//           θ' = [σ_w/K · Σ_δ t_δ ⊙ θ(p+δ), φ'] (independent signs; Σ' features shared)
+//   relu    polysketch.ts: κ1 by a non-negative polynomial sketched with TensorSRHT chains, κ0 by its exact
+//           constant part plus sign random features (or a polynomial); inputs normalised per pixel
+//           (u = φ/‖φ‖) and the Σ side rescaled by ‖φ(p)‖, i.e. Σ(p,p) is tracked through the features.
 //   down    2×2 average of the features: exact (Σ'(P,Q) = ⟨mean φ over P, mean φ over Q⟩); fused into
 //           the relu before it, so the fine-resolution relu output is never stored whole.
 //   up      nearest copy: exact.
 // The tail after the last relu/down (convs and ups) is kept exact and virtual (feature-map.ts): the output
 // features have dimension K²·(dim θ + dim φ) + 1 per final conv but are only ever gathered at observed cells
-// or dotted with a weight vector, never stored per pixel.
+// or dotted with weight vectors, never stored per pixel.
 //
-// Memory: two [h, w, m] float32 maps at the resolution of each relu, plus one chunk of relu temporaries
-// (chunkPixels rows×width); nothing is P×P. Tensors are tfjs, so the CUDA backend runs all of it.
+// Memory: the Σ and Θ maps ([h, w, m] float32, Θ twice as wide after a conv) at the resolution of each
+// relu output, plus one chunk of temporaries (chunkPixels·m·~16 floats); nothing is P×P. Work is done in
+// row chunks: on wasm, tfjs slices copy element by element and the heap is capped at 4 GB, so maps are
+// stored as chunks and processed chunk by chunk. All ops are tfjs, so the CUDA backend runs all of it.
 
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import { getTf } from '../../compute/backend.ts';
@@ -51,6 +54,8 @@ export interface SketchOptions {
   degree: number;
   /** Seed of every random sign. */
   seed: number;
+  /** How κ0 is sketched (polysketch.ts): 'rf' (default) or 'poly'. */
+  derivative?: 'rf' | 'poly';
   /** Pixels per chunk of work (temporaries ≈ chunkPixels·m·4 bytes·~16). Default 8192. */
   chunkPixels?: number;
 }
@@ -215,7 +220,14 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
     state = next;
   };
   const disposeAll = () => {
-    for (const t of stateTensors(state)) t.dispose();
+    // never let a failing cleanup (e.g. after a wasm out-of-memory abort) hide the error that caused it
+    for (const t of stateTensors(state)) {
+      try {
+        t.dispose();
+      } catch {
+        /* the backend is already broken; the original error is rethrown */
+      }
+    }
   };
 
   try {
@@ -242,7 +254,7 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
         log.push(`conv${K} ${exact ? (inTail ? 'exact (tail, virtual)' : 'exact') : 'sketched (random-sign depthwise)'}: Σ ${sigmaNext.dim}, Θ ${thetaNext.dim} at ${sigmaNext.width}×${sigmaNext.height}`);
       } else if (layer.kind === 'relu') {
         const fuseDown = layers[i + 1]?.kind === 'down';
-        const relu = new ReluSketch(tf, { inDim: sigma.dim, thetaDim: theta?.dim ?? 0, features: m, degree: opts.degree }, src);
+        const relu = new ReluSketch(tf, { inDim: sigma.dim, thetaDim: theta?.dim ?? 0, features: m, degree: opts.degree, derivative: opts.derivative }, src);
         const sChunks: T3[] = [];
         const tChunks: T3[] = [];
         try {
@@ -273,14 +285,18 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
           tChunks.forEach((t) => t.dispose());
           throw e;
         } finally {
-          relu.dispose();
+          try {
+            relu.dispose();
+          } catch {
+            /* see disposeAll */
+          }
         }
         const sNew = new ChunkedMap(tf, sChunks);
         const tNew = tChunks.length > 0 ? new ChunkedMap(tf, tChunks) : null;
         replace({ sigma: sNew, theta: tNew });
         const L = relu.layout;
         log.push(
-          `relu${fuseDown ? '+down' : ''} sketched (degree ${opts.degree}; Σ blocks ${L.sigmaBlocks.join('/')}, Θ blocks ${L.thetaBlocks.join('/')}, chain ${L.chain.filter((c) => c > 0).join('/') || '-'}): Σ ${sNew.dim}, Θ ${tNew?.dim ?? 0} at ${sNew.width}×${sNew.height}`,
+          `relu${fuseDown ? '+down' : ''} sketched (κ1 degree ${opts.degree}, κ0 ${L.derivative}; Σ blocks ${L.sigmaBlocks.join('/')}, Θ blocks ${L.thetaBlocks.join('/')}, chain ${L.chain.filter((c) => c > 0).join('/') || '-'}): Σ ${sNew.dim}, Θ ${tNew?.dim ?? 0} at ${sNew.width}×${sNew.height}`,
         );
         if (fuseDown) i++;
       } else if (layer.kind === 'down') {
@@ -330,17 +346,10 @@ export async function sketchFeatures(prior: Prior, opts: SketchOptions, ctx: Run
 }
 
 /**
- * The full sketched kernel ⟨φ(p), φ(q)⟩ as a P×P Float32Array (row-major). For tests and small grids only:
- * it is exactly the P×P object the sketch exists to avoid.
+ * The full sketched kernel ⟨φ(p), φ(q)⟩ as a P×P float64 matrix (row-major). For tests and small grids only
+ * (at most 4096 pixels): it is exactly the P×P object the sketch exists to avoid. Computed structurally
+ * (FeatureMap.gram), which equals the explicit inner products of the features.
  */
-export async function featureGram(map: FeatureMap): Promise<Float32Array> {
-  const tf = await getTf();
-  const P = map.height * map.width;
-  const g = tf.tidy(() => {
-    const F = tf.reshape(map.rows(0, map.height), [P, map.dim]) as tfTypes.Tensor2D;
-    return tf.matMul(F, F, false, true);
-  });
-  const out = (await g.data()) as Float32Array;
-  g.dispose();
-  return out;
+export async function featureGram(map: FeatureMap): Promise<Float64Array> {
+  return map.gram();
 }

@@ -18,6 +18,15 @@
 //   block that reads them, so the high degrees (tiny a_l) are cheap.
 // - Every block is spread (each coordinate a random-sign mixture): the next layer's sign convolution
 //   (features.ts) needs no coordinate to carry a large share of the norm.
+//
+// The derivative term κ0 has a square-root kink at c = 1 (κ0(c) ≈ 1/2 − √(2(1−c))/(2π)), so its polynomial
+// fits converge slowly (Θ bias of the default network on a 16×16 grid: 9 % at degree 4, 4.6 % at degree 8,
+// 2.9 % at 16; docs/cntk-sketch.md), and high degrees are expensive to sketch: the relative variance of a
+// degree-l chain grows like (1 + 8/K)^(l−1). `derivative: 'rf'` (the default) therefore uses the exact
+// identity κ0(c) = 1/4 + (1/4)·E[sign(g·u) sign(g·v)] (g standard Gaussian; arc-cosine random features of
+// order 0, Cho & Saul 2009, as in the random-features variant of Zandieh et al.): Θ' = [√(1/4)·SRHT(θ),
+// TensorSRHT(θ, sign(Gψ)/(2√k))] — unbiased for the exact κ0, with bounded (±1) features. 'poly' keeps the
+// polynomial for κ0 too.
 
 import type * as tfTypes from '@tensorflow/tfjs-core';
 import { fitArcCos } from './arccos-poly.ts';
@@ -34,8 +43,10 @@ export interface ReluSketchOptions {
   thetaDim: number;
   /** Output dimension m of the Σ and Θ features. */
   features: number;
-  /** Polynomial degree of the κ0 / κ1 fits. */
+  /** Polynomial degree of the κ1 fit (and of κ0 with derivative 'poly'). */
   degree: number;
+  /** κ0: 'rf' (exact constant + sign random features, default) or 'poly' (polynomial like κ1). */
+  derivative?: 'rf' | 'poly';
 }
 
 /** Nearest power of two in log scale (0 for x < 0.5). */
@@ -83,6 +94,8 @@ export interface ReluSketchLayout {
   thetaBlocks: number[];
   /** Dimension K_l of z_l (chain, l ≥ 2), 0 where unused. */
   chain: number[];
+  /** 'rf': Θ blocks are [constant, sign random features] instead of per degree. */
+  derivative: 'rf' | 'poly';
 }
 
 /** The sketch of one ReLU layer; random signs drawn at construction. Call dispose() when done. */
@@ -99,8 +112,10 @@ export class ReluSketch {
   /** CountSketch signs of z_l for the Σ blocks l ≥ 2 (null when the block takes z_l whole). */
   private readonly zSigns: Array<tfTypes.Tensor1D | null>;
   private readonly thetaBank: SketchBank | null;
-  private readonly thIdx: { pieces: number[]; blocks: number[] };
+  private readonly thIdx: { pieces: number[]; blocks: number[]; rf: number };
   private readonly L: number;
+  /** 'rf': Gaussian projection [d, kRf] of the sign features. */
+  private readonly gauss: T2 | null = null;
 
   constructor(
     private readonly tf: Tf,
@@ -113,13 +128,17 @@ export class ReluSketch {
     const a0 = fitArcCos('k0', q).coef;
     const d = opts.inDim;
     const dT = opts.thetaDim;
+    const derivative = opts.derivative ?? 'rf';
     const sigmaBlocks = allocateBlocks(m, a1);
-    const thetaBlocks = dT > 0 ? allocateBlocks(m, a0) : Array.from(a0, () => 0);
-    const L = Math.max(1, ...sigmaBlocks.map((k, l) => (k > 0 ? l : 0)), ...thetaBlocks.map((k, l) => (k > 0 ? l : 0)));
+    // rf: Θ = [constant block (weight 1/4), sign-feature product block (weight 1/4)]
+    const thetaBlocks = dT <= 0 ? Array.from(a0, () => 0) : derivative === 'rf' ? [m / 2, m / 2] : allocateBlocks(m, a0);
+    const polyTheta = derivative === 'poly' ? thetaBlocks : [];
+    const L = Math.max(1, ...sigmaBlocks.map((k, l) => (k > 0 ? l : 0)), ...polyTheta.map((k, l) => (k > 0 ? l : 0)));
+    // chain width: at least m/4 — each level multiplies the relative variance of ⟨z_l, z_l'⟩ by ~(1 + 8/K)
     const chain = new Array<number>(q + 1).fill(0);
-    const floor = Number(process.env.SKF ?? 0) > 0 ? nextPow2(Math.ceil(m / Number(process.env.SKF))) : 8;
-    for (let l = L; l >= 2; l--) chain[l] = Math.max(floor, nextPow2(Math.max(sigmaBlocks[l], thetaBlocks[l], l < L ? chain[l + 1] : 0)));
-    this.layout = { a1, a0, sigmaBlocks, thetaBlocks, chain };
+    const floor = Math.max(8, nextPow2(Math.ceil(m / 4)));
+    for (let l = L; l >= 2; l--) chain[l] = Math.max(floor, nextPow2(Math.max(sigmaBlocks[l], polyTheta[l] ?? 0, l < L ? chain[l + 1] : 0)));
+    this.layout = { a1, a0, sigmaBlocks, thetaBlocks, chain, derivative };
     this.L = L;
     this.sigmaDim = sigmaBlocks.reduce((a, b) => a + b, 0);
     this.thetaDim = thetaBlocks.reduce((a, b) => a + b, 0);
@@ -127,14 +146,14 @@ export class ReluSketch {
     const k0 = sigmaBlocks[0];
     this.constRow = k0 > 0 ? tf.tensor2d(src.signs(k0).map((e) => e * Math.sqrt(a1[0] / k0)), [1, k0]) : null;
 
-    // u-side sketches; group 0 is shared by blocks that never multiply each other
     const members: Array<{ k: number; group: number; scale?: number }> = [];
-    const add = (k: number, group: number, scale = 1) => (k > 0 ? members.push({ k, group, scale }) - 1 : -1);
-    const sig1 = add(sigmaBlocks[1], 0, Math.sqrt(a1[1] / Math.max(1, sigmaBlocks[1])));
-    const th1 = add(thetaBlocks[1], 0);
-    const z2a = L >= 2 ? add(chain[2], 0, 1 / Math.sqrt(chain[2])) : -1;
+    // every u-side sketch independent: blocks sharing signs have correlated errors that add up in the sum
+    const add = (k: number, scale = 1) => (k > 0 ? members.push({ k, group: members.length, scale }) - 1 : -1);
+    const sig1 = add(sigmaBlocks[1], Math.sqrt(a1[1] / Math.max(1, sigmaBlocks[1])));
+    const th1 = derivative === 'poly' ? add(thetaBlocks[1]) : -1;
+    const z2a = L >= 2 ? add(chain[2], 1 / Math.sqrt(chain[2])) : -1;
     const zb: number[] = [];
-    for (let l = 2; l <= L; l++) zb[l] = add(chain[l], l - 1);
+    for (let l = 2; l <= L; l++) zb[l] = add(chain[l]);
     this.uBank = new SketchBank(tf, d, members, src);
     this.uIdx = { sig1, th1, z2a, zb };
 
@@ -142,21 +161,34 @@ export class ReluSketch {
       if (l < 2 || K === 0) return null;
       const zm: Array<{ k: number; group: number; scale?: number }> = [];
       const next = l < L ? zm.push({ k: chain[l + 1], group: 0, scale: 1 / Math.sqrt(chain[l + 1]) }) - 1 : -1;
-      const th = thetaBlocks[l] > 0 ? zm.push({ k: thetaBlocks[l], group: 0 }) - 1 : -1;
+      const th = (polyTheta[l] ?? 0) > 0 ? zm.push({ k: polyTheta[l], group: 0 }) - 1 : -1;
       return zm.length > 0 ? { bank: new SketchBank(tf, K, zm, src), next, th } : null;
     });
     this.zSigns = chain.map((K, l) => (l >= 2 && sigmaBlocks[l] > 0 && sigmaBlocks[l] < K ? tf.tensor1d(src.signs(K)) : null));
 
     if (dT > 0) {
       const tm: Array<{ k: number; group: number; scale?: number }> = [];
-      const pieces = thetaBlocks[0] > 0 ? pow2Pieces(thetaBlocks[0]).map((k) => tm.push({ k, group: 0, scale: Math.sqrt(a0[0] / thetaBlocks[0]) }) - 1) : [];
+      const c0 = derivative === 'rf' ? 0.25 : a0[0];
+      const pieces = thetaBlocks[0] > 0 ? pow2Pieces(thetaBlocks[0]).map((k) => tm.push({ k, group: 0, scale: Math.sqrt(c0 / thetaBlocks[0]) }) - 1) : [];
       const blocks: number[] = [];
-      for (let l = 1; l < thetaBlocks.length; l++) blocks[l] = thetaBlocks[l] > 0 ? tm.push({ k: thetaBlocks[l], group: 0, scale: Math.sqrt(a0[l] / thetaBlocks[l]) }) - 1 : -1;
+      let rf = -1;
+      if (derivative === 'poly') {
+        for (let l = 1; l < thetaBlocks.length; l++) blocks[l] = thetaBlocks[l] > 0 ? tm.push({ k: thetaBlocks[l], group: 0, scale: Math.sqrt(a0[l] / thetaBlocks[l]) }) - 1 : -1;
+      } else {
+        // E[sign(g·u) sign(g·v)] = (2/π) arcsin c for a Gaussian row g, so each coordinate c of
+        // (Aθ)_c·sign(g_c·ψ)/(2√k) contributes (1/4k)·⟨θ,θ'⟩·(2/π) arcsin c in expectation: the block is unbiased for
+        // Θ·(κ0 − 1/4) with independent rows g_c, and needs no mixing of the ±1 features.
+        const kRf = thetaBlocks[1];
+        rf = tm.push({ k: kRf, group: 1, scale: 1 / (2 * Math.sqrt(kRf)) }) - 1; // own signs: independent of block 0
+        const G = new Float32Array(d * kRf);
+        gaussianFill(G, src);
+        this.gauss = tf.tensor2d(G, [d, kRf]);
+      }
       this.thetaBank = new SketchBank(tf, dT, tm, src);
-      this.thIdx = { pieces, blocks };
+      this.thIdx = { pieces, blocks, rf };
     } else {
       this.thetaBank = null;
-      this.thIdx = { pieces: [], blocks: [] };
+      this.thIdx = { pieces: [], blocks: [], rf: -1 };
     }
   }
 
@@ -167,7 +199,7 @@ export class ReluSketch {
    */
   apply(psi: T2, theta: T2 | null): { sigma: T2[]; theta: T2[] } {
     const tf = this.tf;
-    const { a1, sigmaBlocks, chain } = this.layout;
+    const { a1, sigmaBlocks } = this.layout;
     const norm = tf.sqrt(tf.sum(tf.square(psi), 1, true)) as T2;
     // u = ψ/‖ψ‖ (0 where ψ = 0: cntk.md sets Σ' = Σ̇ = 0 there)
     const u = tf.mul(psi, tf.div(1, tf.maximum(norm, 1e-30))) as T2;
@@ -205,7 +237,10 @@ export class ReluSketch {
       const zside = l === 1 ? U[th1] : zs[l][this.zBanks[l]!.th];
       out.push(tf.mul(T[j], zside) as T2);
     }
-    void chain;
+    if (this.thIdx.rf >= 0 && this.gauss) {
+      // sign(0) = 0: the block vanishes where ψ = 0, as Σ̇ must
+      out.push(tf.mul(T[this.thIdx.rf], tf.sign(tf.matMul(psi, this.gauss))) as T2);
+    }
     return { sigma, theta: out };
   }
 
@@ -215,5 +250,17 @@ export class ReluSketch {
     for (const z of this.zBanks) z?.bank.dispose();
     for (const s of this.zSigns) s?.dispose();
     this.thetaBank?.dispose();
+    this.gauss?.dispose();
+  }
+}
+
+/** Standard normal samples (Box–Muller) from the sign source's uniform stream. */
+function gaussianFill(out: Float32Array, src: SignSource): void {
+  for (let i = 0; i < out.length; i += 2) {
+    const u = Math.max(src.uniform(), 1e-300);
+    const v = src.uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * v);
   }
 }

@@ -137,7 +137,7 @@ export function fold(tf: Tf, x: T2, K: number): T2 {
   return tf.sum(tf.reshape(padded, [N, r, K]), 1) as T2;
 }
 
-/** scale·(Sylvester–Hadamard) as a tensor [K, K] (K ≤ 256) for dense application. */
+/** scale·(Sylvester–Hadamard) as a tensor [K, K] (K ≤ 128) for dense application. */
 function hadamardTensor(tf: Tf, K: number, scale: number): T2 {
   const h = hadamardMatrix(K);
   if (scale !== 1) for (let i = 0; i < h.length; i++) h[i] *= scale;
@@ -180,14 +180,15 @@ export class SketchBank {
       if ((K & (K - 1)) !== 0) throw new Error(`SketchBank: member size ${K} is not a power of two`);
       // cost in multiply-adds; an elementwise pass over a row counts as ~30 (wasm, measured)
       const denseCost = d * K;
-      const foldCost = (60 * d) / (groupSize.get(mem.group) ?? 1) + 30 * K + K * Math.min(K, 64);
-      return d <= 2 * K || denseCost <= foldCost ? new SignedHadamard(tf, d, K, src, mem.scale ?? 1) : null;
+      const hCost = K <= 128 ? K : hadamardFactors(K).reduce((a, b) => a + b, 0) + 60;
+      const foldCost = (60 * d) / (groupSize.get(mem.group) ?? 1) + 30 * K + K * hCost;
+      return d <= K || denseCost <= foldCost ? new SignedHadamard(tf, d, K, src, mem.scale ?? 1) : null;
     });
     members.forEach((mem, j) => {
       if (this.dense[j]) return;
       this.groupWidth.set(mem.group, Math.max(this.groupWidth.get(mem.group) ?? 0, mem.k));
       const key = `${mem.k}:${mem.scale ?? 1}`;
-      if (mem.k <= 256 && !this.hMats.has(key)) this.hMats.set(key, hadamardTensor(tf, mem.k, mem.scale ?? 1));
+      if (mem.k <= 128 && !this.hMats.has(key)) this.hMats.set(key, hadamardTensor(tf, mem.k, mem.scale ?? 1));
     });
     for (const g of this.groupWidth.keys()) this.groupSigns.set(g, tf.tensor1d(src.signs(d)));
   }
