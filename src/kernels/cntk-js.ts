@@ -398,6 +398,7 @@ async function denseConvInPlace(S: Arr, h: number, w: number, K: number, scale: 
     if (scale !== 1) for (let i = 0; i < S.length; i++) S[i] *= scale;
     return;
   }
+  if (k === 1 && h >= 2 && w >= 2) return denseConv3InPlace(S, h, w, scale, tick);
   const P = h * w;
   const band = w * P; // one image row of pixels p: w matrix rows
   const ring = new Float64Array((k + 1) * band);
@@ -448,6 +449,74 @@ async function denseConvInPlace(S: Arr, h: number, w: number, K: number, scale: 
       }
       const dst = p * P;
       for (let q = 0; q < P; q++) S[dst + q] = out[q] * scale;
+    }
+    await tick.tick();
+  }
+}
+
+/**
+ * conv3 special case of denseConvInPlace (the default architecture's only filter size): each output
+ * row is written in one fused pass over its three source rows, edges split off so the inner loops have
+ * no branches. Same sums in the same order as the general version (t = −1, 0, +1), so results match.
+ */
+async function denseConv3InPlace(S: Arr, h: number, w: number, scale: number, tick: Ticker): Promise<void> {
+  const P = h * w;
+  const band = w * P;
+  // row pass: out(r1,c1)[q] = S(r1−1,c1)[q−w] + S(r1,c1)[q] + S(r1+1,c1)[q+w] (terms outside the grid dropped)
+  const ring = S instanceof Float32Array ? new Float32Array(2 * band) : new Float64Array(2 * band);
+  for (let r1 = 0; r1 < h; r1++) {
+    const cur = (r1 & 1) * band; // ring slot holding the original row r1
+    const prev = ((r1 + 1) & 1) * band; // ring slot holding the original row r1 − 1
+    ring.set(S.subarray(r1 * band, (r1 + 1) * band), cur);
+    for (let c1 = 0; c1 < w; c1++) {
+      const d = (r1 * w + c1) * P;
+      const a = prev + c1 * P - w; // a + q: original (r1−1, c1) at q − w
+      const b = cur + c1 * P; // original (r1, c1) at q
+      const c = ((r1 + 1) * w + c1) * P + w; // c + q: original (r1+1, c1) at q + w, not yet overwritten
+      const up = r1 > 0;
+      const dn = r1 + 1 < h;
+      // q < w: no (r1−1) term
+      if (dn) for (let q = 0; q < w; q++) S[d + q] = ring[b + q] + S[c + q];
+      else for (let q = 0; q < w; q++) S[d + q] = ring[b + q];
+      // w ≤ q < P − w: all three
+      if (up && dn) for (let q = w; q < P - w; q++) S[d + q] = ring[a + q] + ring[b + q] + S[c + q];
+      else if (up) for (let q = w; q < P - w; q++) S[d + q] = ring[a + q] + ring[b + q];
+      else if (dn) for (let q = w; q < P - w; q++) S[d + q] = ring[b + q] + S[c + q];
+      else for (let q = w; q < P - w; q++) S[d + q] = ring[b + q];
+      // q ≥ P − w: no (r1+1) term
+      if (up) for (let q = P - w; q < P; q++) S[d + q] = ring[a + q] + ring[b + q];
+      else for (let q = P - w; q < P; q++) S[d + q] = ring[b + q];
+    }
+    await tick.tick();
+  }
+  // column pass: out(r1,c1)[r2,c2] = X(r1,c1−1)[r2,c2−1] + X(r1,c1)[r2,c2] + X(r1,c1+1)[r2,c2+1], times scale
+  const rows = S instanceof Float32Array ? new Float32Array(2 * P) : new Float64Array(2 * P);
+  for (let r1 = 0; r1 < h; r1++) {
+    for (let c1 = 0; c1 < w; c1++) {
+      const p = r1 * w + c1;
+      const cur = (c1 & 1) * P;
+      const prev = ((c1 + 1) & 1) * P;
+      rows.set(S.subarray(p * P, (p + 1) * P), cur);
+      const left = c1 > 0;
+      const right = c1 + 1 < w;
+      const d = p * P;
+      const nx = (p + 1) * P; // original (r1, c1+1), not yet overwritten
+      for (let r2 = 0; r2 < h; r2++) {
+        const o = r2 * w;
+        const a = prev + o - 1;
+        const b = cur + o;
+        const c = nx + o + 1;
+        const e = d + o;
+        // c2 = 0
+        S[e] = (rows[b] + (right ? S[c] : 0)) * scale;
+        if (left && right) for (let c2 = 1; c2 < w - 1; c2++) S[e + c2] = (rows[a + c2] + rows[b + c2] + S[c + c2]) * scale;
+        else if (left) for (let c2 = 1; c2 < w - 1; c2++) S[e + c2] = (rows[a + c2] + rows[b + c2]) * scale;
+        else if (right) for (let c2 = 1; c2 < w - 1; c2++) S[e + c2] = (rows[b + c2] + S[c + c2]) * scale;
+        else for (let c2 = 1; c2 < w - 1; c2++) S[e + c2] = rows[b + c2] * scale;
+        // c2 = w − 1
+        const l = w - 1;
+        S[e + l] = ((left ? rows[a + l] : 0) + rows[b + l]) * scale;
+      }
     }
     await tick.tick();
   }
