@@ -8,7 +8,9 @@
 //       to 32×32 and a --grid G×G grid, default 64), next to the direct cntk where that can run (≤ 3 000
 //       cells); with --dense also a campaign observing every cell of the G×G grid (G² cells).
 //
-//   npx tsx bench/eigenpro.ts [--quick] [--cntk [--grid 64|128] [--dense [--variance]]] [--max-n 20000] [--direct-max 4000] [--skip-ab]
+//   npx tsx bench/eigenpro.ts [--quick] [--cntk [--grid 64|128] [--dense [--variance]]] [--max-n 20000] [--direct-max 4000|20000]
+//                             [--min-n 20000] [--skip-ab | --skip-a | --skip-b]
+//   --direct-max 20000 measures the direct solve at n = 20 000 too (~8 GB, tens of minutes on 2 cores).
 //
 // Prints tables and writes bench/out/eigenpro.json. Timings on a shared machine are noisy: CPU seconds of
 // this process are reported next to wall seconds.
@@ -30,6 +32,7 @@ const opt = (name: string, dflt: number) => {
 const quick = flag('quick');
 const maxN = opt('max-n', quick ? 5000 : 20000);
 const directMax = opt('direct-max', quick ? 2000 : 4000);
+const minN = opt('min-n', 0); // (b) only: skip the smaller sizes
 const TARGET = 1e-3;
 const LAMBDA = 1e-2;
 const KERNEL: PointKernel = { kind: 'rbf', lengthScale: 0.05 };
@@ -100,7 +103,7 @@ const out: Record<string, unknown> = {
 };
 
 // ---------------------------------------------------------------------------------------- (a) epochs
-if (!flag('skip-ab')) {
+if (!flag('skip-ab') && !flag('skip-a')) {
   const n = quick ? 2000 : 5000;
   const { pts, y } = driveLike(n, 1);
   const K = pointKernelOperator(pts, 2, KERNEL).rows(all(n)) as Float32Array;
@@ -135,9 +138,9 @@ if (!flag('skip-ab')) {
 }
 
 // ------------------------------------------------------------------------ (b) time vs direct Cholesky
-if (!flag('skip-ab')) {
-  const sizes = [2000, 5000, 10000, 20000].filter((n) => n <= maxN);
-  const directSizes = [1000, 2000, 3000, 4000, 6000].filter((n) => n <= directMax);
+if (!flag('skip-ab') && !flag('skip-b')) {
+  const sizes = [2000, 5000, 10000, 20000].filter((n) => n <= maxN && n >= minN);
+  const directSizes = [1000, 2000, 3000, 4000, 6000, 10000, 20000].filter((n) => n <= directMax && (n >= minN || n === directMax));
   const direct: { n: number; wall: number; cpu: number }[] = [];
   const directAlpha = new Map<number, Float64Array>();
   for (const n of directSizes) {

@@ -6,6 +6,10 @@
 // stream, forked from the seed by name, so that changing one stage (say, the number of sensors) does
 // not shift the draws of another (the buildings stay where they were).
 
+import { mulberry32 } from '../util/random.ts';
+
+export { mulberry32 };
+
 /** 32-bit FNV-1a hash of a string, used to derive child seeds. */
 export function hash32(s: string): number {
   let h = 0x811c9dc5;
@@ -14,18 +18,6 @@ export function hash32(s: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/** mulberry32: returns a function giving uniform numbers in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class Rng {

@@ -26,7 +26,8 @@ import { nextPow2, SignSource } from '../kernels/sketch/random.ts';
 import { cholesky, choleskyForwardRows, choleskyInverse, choleskySolve, type CholeskyFactor } from '../solvers/cholesky.ts';
 import { symEigen } from '../solvers/eigen.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
-import { CNTK_MODEL_PARAMS, TAU_GRID, cntkModelOptions, meanValues, padGrid, paddedObservations, standardize } from './cntk.ts';
+import { CNTK_MODEL_PARAMS, cntkModelOptions, meanDiag, meanValues, padGrid, paddedObservations, spread, standardize } from './cntk.ts';
+import { chooseLambda, closedFormHeldOut, type LooCurvePoint, type ShiftedSolve } from './kernel-ridge.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, HeldOutPrediction, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 import type * as tfTypes from '@tensorflow/tfjs-core';
@@ -58,16 +59,6 @@ export const CNTK_SKETCH_PARAMS: ParamSpec[] = [
 
 /** auto: dual up to this many observed cells. */
 export const SKETCH_DUAL_MAX = 2000;
-
-/** The common interface of ShiftedSolver (dual) and LowRankShifted (primal): (K + λI)⁻¹ for any λ. */
-interface ShiftedSolve {
-  readonly n: number;
-  project(y: ArrayLike<number>): Float64Array;
-  solveProjected(u: Float64Array, lambda: number): Float64Array;
-  solve(y: ArrayLike<number>, lambda: number): Float64Array;
-  inverseDiag(lambda: number): Float64Array;
-  inverseBlock(lambda: number, F: ArrayLike<number>): Float64Array;
-}
 
 /**
  * (K + λI)⁻¹ for K = Φ̃Φ̃ᵀ given the eigendecomposition Φ̃ᵀΦ̃ = VΛVᵀ and U = Φ̃V (n×r):
@@ -164,53 +155,6 @@ class CompressSrht {
     for (let i = 0; i < this.D; i++) out[i] = this.signs[i] * v[i];
     return out;
   }
-}
-
-interface LooCurvePoint {
-  tau: number;
-  rmse: number;
-}
-
-function chooseLambda(solver: ShiftedSolve, scale: number, ys: Float64Array[]): { tau: number; curve: LooCurvePoint[]; atBound: boolean } {
-  const us = ys.map((y) => solver.project(y));
-  const curve: LooCurvePoint[] = [];
-  let best = -1;
-  for (let t = 0; t < TAU_GRID.length; t++) {
-    const lambda = TAU_GRID[t] * scale;
-    let rmse = Infinity;
-    try {
-      const diag = solver.inverseDiag(lambda);
-      let ss = 0;
-      let cnt = 0;
-      for (const u of us) {
-        const a = solver.solveProjected(u, lambda);
-        for (let i = 0; i < a.length; i++) {
-          const r = a[i] / diag[i];
-          ss += r * r;
-          cnt++;
-        }
-      }
-      rmse = Math.sqrt(ss / cnt);
-      if (!Number.isFinite(rmse)) rmse = Infinity;
-    } catch {
-      rmse = Infinity; // numerically indefinite at this λ (float32 features)
-    }
-    curve.push({ tau: TAU_GRID[t], rmse });
-    if (best < 0 || rmse < curve[best].rmse) best = t;
-  }
-  if (best < 0 || !Number.isFinite(curve[best].rmse)) best = TAU_GRID.length - 1;
-  return { tau: TAU_GRID[best], curve, atBound: best === 0 || best === TAU_GRID.length - 1 };
-}
-
-function spread<T>(list: T[], k: number): T[] {
-  if (list.length <= k) return list;
-  return Array.from({ length: k }, (_, i) => list[Math.round((i * (list.length - 1)) / (k - 1))]);
-}
-
-function meanDiag(K: Float64Array, n: number): number {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += K[i * n + i];
-  return n > 0 ? s / n : 1;
 }
 
 /** Gram matrix A·Aᵀ (n×n float64) of the rows of an [n, D] tensor. */
@@ -494,46 +438,10 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
 
     if (!lipDependsOnSet(model.channels)) {
       let gInv: Float64Array | null = null;
-      prepared.predictHeldOut = async (values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> => {
-        if (values.length !== n) throw new UserError(`cntk-sketch: ${values.length} values for ${n} observed cells`);
-        const st = standardize(values, model.target);
-        const y = st.y;
-        const alphaY = solver.solve(y, lambda);
-        const alpha1 = model.target === 'standardize' ? solver.solve(new Float64Array(n).fill(1), lambda) : null;
-        const loDiag = folds.every((f) => f.length === 1) ? solver.inverseDiag(lambda) : null;
+      prepared.predictHeldOut = (values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> => {
         if (wantVariance && cholS) gInv ??= choleskyInverse(cholS);
-        const s2 = wantVariance ? noiseScale(y) : 0;
-        let sumY = 0;
-        for (let i = 0; i < n; i++) sumY += y[i];
-        const mean = new Float64Array(n).fill(NaN);
-        const variance = wantVariance && gInv ? new Float64Array(n).fill(NaN) : undefined;
-        let last = performance.now();
-        for (let fi = 0; fi < folds.length; fi++) {
-          const F = folds[fi];
-          const mF = F.length;
-          if (mF === 0 || mF >= n) continue;
-          let sF = 0;
-          for (const i of F) sF += y[i];
-          const mT = alpha1 ? (sumY - sF) / (n - mF) : 0;
-          // residual r_F = [(K+λI)⁻¹]_FF⁻¹ (α_y − m_T α_1)_F: exact refit on the other cells, centring included
-          const rhs = new Float64Array(mF);
-          for (let a = 0; a < mF; a++) rhs[a] = alphaY[F[a]] - (alpha1 ? mT * alpha1[F[a]] : 0);
-          const r = loDiag ? Float64Array.of(rhs[0] / loDiag[F[0]]) : choleskySolve(cholesky(solver.inverseBlock(lambda, F), mF), rhs);
-          for (let a = 0; a < mF; a++) mean[F[a]] = st.shift + st.scale * (y[F[a]] - r[a]);
-          if (variance && gInv) {
-            const B = new Float64Array(mF * mF);
-            for (let a = 0; a < mF; a++) for (let b = 0; b < mF; b++) B[a * mF + b] = gInv[F[a] * n + F[b]];
-            const Binv = choleskyInverse(cholesky(B, mF));
-            for (let a = 0; a < mF; a++) variance[F[a]] = s2 * st.scale * st.scale * Binv[a * mF + a];
-          }
-          if (performance.now() - last > 40) {
-            last = performance.now();
-            throwIfCancelled(hctx.signal);
-            hctx.onProgress?.({ stage: 'held-out', fraction: (fi + 1) / folds.length });
-            await yieldToLoop();
-          }
-        }
-        return { mean, variance };
+        const st = (v: Float64Array) => standardize(v, model.target);
+        return closedFormHeldOut({ method: 'cntk-sketch', solver, lambda, standardize: st, centred: model.target === 'standardize', gInv: wantVariance ? gInv : null, noiseScale }, values, folds, hctx);
       };
     }
     return prepared;

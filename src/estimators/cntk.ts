@@ -22,6 +22,7 @@ import { cntkRows, cntkSession, type CntkRows, type CntkSession, type KernelImpl
 import { DEFAULT_LIP, buildLip, lipDependsOnSet, lipDependsOnValues, parseLipChannels, type LipChannel, type Prior } from '../kernels/lip.ts';
 import { cholesky, choleskyInverse, choleskyInverseFactor, choleskySolve, type CholeskyFactor } from '../solvers/cholesky.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
+import { TAU_GRID, chooseLambda, closedFormHeldOut, type LooCurvePoint } from './kernel-ridge.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, HeldOutPrediction, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 
@@ -42,14 +43,13 @@ export const CNTK_PARAMS: ParamSpec[] = [
   { name: 'impl', type: 'enum', default: 'auto', choices: ['auto', 'js', 'tfjs'], help: 'Kernel implementation: js (typed arrays, fastest on CPU), tfjs (TensorFlow.js ops, for the GPU backend), auto.', advanced: true },
 ];
 
+export { TAU_GRID };
+
 /**
  * Largest number of observed cells solved directly: the tridiagonalisation is O(n³) in float64 JS (about
  * 4 s CPU at n = 1000, 30 s at 2000). Above it, use cntk-eigenpro (same model, iterative solver).
  */
 export const MAX_DIRECT_OBSERVED = 3000;
-
-/** Relative λ grid for leave-one-out: 1e-7 … 10, four per decade. */
-export const TAU_GRID: number[] = Array.from({ length: 33 }, (_, i) => 10 ** (-7 + i / 4));
 
 export interface CntkModelOptions {
   layers: Layer[];
@@ -191,42 +191,6 @@ export function meanDiag(K: Float64Array, n: number): number {
   let s = 0;
   for (let i = 0; i < n; i++) s += K[i * n + i];
   return n > 0 ? s / n : 1;
-}
-
-interface LooCurvePoint {
-  tau: number;
-  /** RMS of the leave-one-out residuals (standardized units), pooled over the value vectors. */
-  rmse: number;
-}
-
-/** Choose τ (λ = τ·meanDiag) minimising the pooled closed-form LOO error. */
-function chooseLambda(solver: ShiftedSolver, scale: number, ys: Float64Array[]): { tau: number; curve: LooCurvePoint[]; atBound: boolean } {
-  const us = ys.map((y) => solver.project(y));
-  const curve: LooCurvePoint[] = [];
-  let best = 0;
-  for (let t = 0; t < TAU_GRID.length; t++) {
-    const lambda = TAU_GRID[t] * scale;
-    let diag: Float64Array;
-    try {
-      diag = solver.inverseDiag(lambda);
-    } catch {
-      curve.push({ tau: TAU_GRID[t], rmse: Infinity }); // numerically indefinite at this λ
-      continue;
-    }
-    let ss = 0;
-    let cnt = 0;
-    for (const u of us) {
-      const a = solver.solveProjected(u, lambda);
-      for (let i = 0; i < a.length; i++) {
-        const r = a[i] / diag[i];
-        ss += r * r;
-        cnt++;
-      }
-    }
-    curve.push({ tau: TAU_GRID[t], rmse: Math.sqrt(ss / cnt) });
-    if (curve[t].rmse < curve[best].rmse || !Number.isFinite(curve[best].rmse)) best = t;
-  }
-  return { tau: TAU_GRID[best], curve, atBound: best === 0 || best === TAU_GRID.length - 1 };
 }
 
 /** Pick up to k vectors evenly spread over the list. */
@@ -407,50 +371,10 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
   }
 
   let gInv: Float64Array | null = null;
-  async function heldOut(values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> {
-    if (values.length !== n) throw new UserError(`cntk: ${values.length} values for ${n} observed cells`);
-    const st = standardize(values, model.target);
-    const y = st.y;
-    const alphaY = solver.solve(y, lambda);
-    const alpha1 = model.target === 'standardize' ? solver.solve(new Float64Array(n).fill(1), lambda) : null;
-    const loDiag = folds.every((f) => f.length === 1) ? solver.inverseDiag(lambda) : null;
+  function heldOut(values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> {
     if (wantVariance) gInv ??= choleskyInverse(cholS);
-    const s2 = wantVariance ? noiseScale(y) : 0;
-    let sumY = 0;
-    for (let i = 0; i < n; i++) sumY += y[i];
-    const mean = new Float64Array(n).fill(NaN);
-    const variance = wantVariance ? new Float64Array(n).fill(NaN) : undefined;
-    let last = performance.now();
-    for (let fi = 0; fi < folds.length; fi++) {
-      const F = folds[fi];
-      const m = F.length;
-      if (m === 0 || m >= n) continue;
-      // training mean of the standardized values (exact refit of the centring)
-      let sF = 0;
-      for (const i of F) sF += y[i];
-      const mT = alpha1 ? (sumY - sF) / (n - m) : 0;
-      // residual r_F = [(Θ+λI)⁻¹]_FF⁻¹ (α_y − m_T α_1)_F
-      const rhs = new Float64Array(m);
-      for (let a = 0; a < m; a++) rhs[a] = alphaY[F[a]] - (alpha1 ? mT * alpha1[F[a]] : 0);
-      let r: Float64Array;
-      if (loDiag) r = Float64Array.of(rhs[0] / loDiag[F[0]]);
-      else r = solveSmall(solver.inverseBlock(lambda, F), rhs, m);
-      for (let a = 0; a < m; a++) mean[F[a]] = st.shift + st.scale * (y[F[a]] - r[a]);
-      if (variance && gInv) {
-        // predictive variance of a held-out OBSERVATION in the GP (NNGP) model: s²·diag([(Σ+λ'I)⁻¹]_FF⁻¹)
-        const B = new Float64Array(m * m);
-        for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) B[a * m + b] = gInv[F[a] * n + F[b]];
-        const Binv = invertSmall(B, m);
-        for (let a = 0; a < m; a++) variance[F[a]] = s2 * st.scale * st.scale * Binv[a * m + a];
-      }
-      if (performance.now() - last > 40) {
-        last = performance.now();
-        throwIfCancelled(hctx.signal);
-        hctx.onProgress?.({ stage: 'held-out', fraction: (fi + 1) / folds.length });
-        await yieldToLoop();
-      }
-    }
-    return { mean, variance };
+    const st = (v: Float64Array) => standardize(v, model.target);
+    return closedFormHeldOut({ method: 'cntk', solver, lambda, standardize: st, centred: model.target === 'standardize', gInv: wantVariance ? gInv : null, noiseScale }, values, folds, hctx);
   }
 
   return prepared;
@@ -475,14 +399,6 @@ export function kernelMap(alpha: ArrayLike<number>, rows: ArrayLike<number>, pad
   return out;
 }
 
-/** Solve a small SPD system by Cholesky (float64). */
-function solveSmall(A: Float64Array, b: Float64Array, m: number): Float64Array {
-  return choleskySolve(cholesky(Float64Array.from(A), m), b);
-}
-
-function invertSmall(A: Float64Array, m: number): Float64Array {
-  return choleskyInverse(cholesky(Float64Array.from(A), m));
-}
 
 /** Rough memory / time for the resource check (default arch: dense state at a quarter of the pixels). */
 export function cntkResources(q: ResourceQuery): ResourceEstimate {

@@ -8,18 +8,12 @@
 
 import { getTf, initBackend } from '../compute/backend.ts';
 import { throwIfCancelled, yieldToLoop } from '../domain/run.ts';
+import { mulberry32 } from '../util/random.ts';
 import type * as tfTypes from '@tensorflow/tfjs-core';
 
 /** Small seeded PRNG (mulberry32): reproducible subsamples, shuffles and random starts. */
 export function makeRng(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed >>> 0 || 0x9e3779b9);
 }
 
 /** Standard normal samples (Box–Muller) from a uniform generator. */

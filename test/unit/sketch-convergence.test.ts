@@ -3,27 +3,11 @@
 // (float64, src/kernels/cntk.ts) falls as the feature dimension grows (m = 256, 1024, 4096, averaged over seeds).
 
 import { describe, expect, it } from 'vitest';
-import type { Grid, Observations } from '../../src/domain/types.ts';
 import { DEFAULT_ARCH } from '../../src/kernels/arch.ts';
 import { cntkKernel } from '../../src/kernels/cntk.ts';
-import { buildLip, DEFAULT_LIP, type Prior } from '../../src/kernels/lip.ts';
 import { featureGram, sketchFeatures } from '../../src/kernels/sketch/features.ts';
+import { gridPrior, relFrob } from '../helpers/sketch.ts';
 
-function gridPrior(size: number): Prior {
-  const grid: Grid = { crs: 'local', width: size, height: size, bounds: { xmin: 0, ymin: 0, xmax: size, ymax: size } };
-  const obs: Observations = { grid, cell: new Int32Array(0), x: new Float64Array(0), y: new Float64Array(0), values: new Float64Array(0), count: new Int32Array(0), sensorIds: [] };
-  return buildLip(obs, DEFAULT_LIP);
-}
-
-function relFrob(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 describe('sketched CNTK kernel → exact kernel as the feature dimension grows', () => {
   for (const size of [8, 16]) {

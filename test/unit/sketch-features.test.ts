@@ -9,29 +9,13 @@ import type * as tfTypes from '@tensorflow/tfjs-core';
 import { getTf } from '../../src/compute/backend.ts';
 import { CancelledError } from '../../src/domain/run.ts';
 import { UserError } from '../../src/domain/errors.ts';
-import type { Grid, Observations } from '../../src/domain/types.ts';
 import { DEFAULT_ARCH } from '../../src/kernels/arch.ts';
 import { cntkKernel } from '../../src/kernels/cntk.ts';
-import { buildLip, DEFAULT_LIP, type Prior } from '../../src/kernels/lip.ts';
 import { ChunkedMap, ConcatMap, ConstMap, rowRanges, ShiftConcatMap, UpMap, type FeatureMap } from '../../src/kernels/sketch/feature-map.ts';
 import { featureGram, sketchFeatures } from '../../src/kernels/sketch/features.ts';
+import { gridPrior, relFrob } from '../helpers/sketch.ts';
 import { lcg } from '../helpers/random.ts';
 
-function gridPrior(size: number): Prior {
-  const grid: Grid = { crs: 'local', width: size, height: size, bounds: { xmin: 0, ymin: 0, xmax: size, ymax: size } };
-  const obs: Observations = { grid, cell: new Int32Array(0), x: new Float64Array(0), y: new Float64Array(0), values: new Float64Array(0), count: new Int32Array(0), sensorIds: [] };
-  return buildLip(obs, DEFAULT_LIP);
-}
-
-function relFrob(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 async function values(t: tfTypes.Tensor): Promise<Float32Array> {
   const v = (await t.data()) as Float32Array;

@@ -1,16 +1,11 @@
 // Seeded randomness for the sketches: every random sign vector is drawn from one stream per feature map
 // build, in a fixed order, so a (seed, architecture, grid) triple always gives the same features.
 
-/** mulberry32: small, fast, good enough for random signs. Returns uniforms in [0, 1). */
+import { mulberry32 } from '../../util/random.ts';
+
+/** mulberry32 on a scrambled seed (so the sketch streams differ from the engine's for equal seeds). */
 export function seededUniform(seed: number): () => number {
-  let a = (Math.floor(seed) ^ 0x5bd1e995) >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((Math.floor(seed) ^ 0x5bd1e995) >>> 0 || 0x9e3779b9);
 }
 
 /** A source of independent random signs. */

@@ -1,0 +1,128 @@
+// Closed-form kernel ridge regression pieces shared by `cntk` (exact kernel, dual) and `cntk-sketch`
+// (sketched kernel, dual or primal): the choice of λ by leave-one-out over the τ grid, and exact
+// held-out predictions for any folds. Both work with any (K + λI)⁻¹ that can be applied for many λ
+// cheaply (a tridiagonalisation, or a low-rank eigendecomposition).
+
+import { UserError } from '../domain/errors.ts';
+import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
+import { cholesky, choleskyInverse, choleskySolve } from '../solvers/cholesky.ts';
+import type { HeldOutPrediction } from './types.ts';
+
+/** Ridge λ = τ·mean(diag K_OO): the τ values tried by leave-one-out (1e-7 … 10, 4 per decade). */
+export const TAU_GRID: number[] = Array.from({ length: 33 }, (_, i) => 10 ** (-7 + i / 4));
+
+/** (K + λI)⁻¹ for any λ > 0 (tridiag.ts ShiftedSolver, cntk-sketch LowRankShifted). */
+export interface ShiftedSolve {
+  readonly n: number;
+  /** y in the solver's basis, reused for every λ by solveProjected. */
+  project(y: ArrayLike<number>): Float64Array;
+  solveProjected(u: Float64Array, lambda: number): Float64Array;
+  solve(y: ArrayLike<number>, lambda: number): Float64Array;
+  inverseDiag(lambda: number): Float64Array;
+  inverseBlock(lambda: number, F: ArrayLike<number>): Float64Array;
+}
+
+export interface LooCurvePoint {
+  tau: number;
+  /** RMS of the leave-one-out residuals (standardized units), pooled over the value vectors. */
+  rmse: number;
+}
+
+/**
+ * Choose τ (λ = τ·scale) minimising the pooled closed-form leave-one-out error: the LOO residual of
+ * cell i is [(K+λI)⁻¹y]_i / [(K+λI)⁻¹]_ii. A λ at which the solver is numerically indefinite counts
+ * as infinitely bad; if every λ is, the largest is returned.
+ */
+export function chooseLambda(solver: ShiftedSolve, scale: number, ys: Float64Array[]): { tau: number; curve: LooCurvePoint[]; atBound: boolean } {
+  const us = ys.map((y) => solver.project(y));
+  const curve: LooCurvePoint[] = [];
+  let best = -1;
+  for (let t = 0; t < TAU_GRID.length; t++) {
+    const lambda = TAU_GRID[t] * scale;
+    let rmse = Infinity;
+    try {
+      const diag = solver.inverseDiag(lambda);
+      let ss = 0;
+      let cnt = 0;
+      for (const u of us) {
+        const a = solver.solveProjected(u, lambda);
+        for (let i = 0; i < a.length; i++) {
+          const r = a[i] / diag[i];
+          ss += r * r;
+          cnt++;
+        }
+      }
+      rmse = Math.sqrt(ss / cnt);
+      if (!Number.isFinite(rmse)) rmse = Infinity;
+    } catch {
+      rmse = Infinity; // numerically indefinite at this λ
+    }
+    curve.push({ tau: TAU_GRID[t], rmse });
+    if (best < 0 || rmse < curve[best].rmse) best = t;
+  }
+  if (best < 0 || !Number.isFinite(curve[best].rmse)) best = TAU_GRID.length - 1;
+  return { tau: TAU_GRID[best], curve, atBound: best === 0 || best === TAU_GRID.length - 1 };
+}
+
+/** What closedFormHeldOut needs from a prepared kernel ridge model. */
+export interface HeldOutModel {
+  /** Estimator id, for error messages. */
+  method: string;
+  solver: ShiftedSolve;
+  lambda: number;
+  /** Values → standardized y with the map back (shift + scale·y). */
+  standardize(values: Float64Array): { y: Float64Array; shift: number; scale: number };
+  /** true when the model re-centres on the training mean (target 'standardize'). */
+  centred: boolean;
+  /** (Σ_OO + λ'I)⁻¹, n×n, for held-out variances; null for none. */
+  gInv: Float64Array | null;
+  /** GP maximum-likelihood scale s² of standardized values (used with gInv). */
+  noiseScale(y: Float64Array): number;
+}
+
+/**
+ * Held-out predictions for every fold, exactly equal to refitting on the other cells with the same λ:
+ * with M = (K+λI)⁻¹, α_y = M y and α_1 = M 1, fold F gets y_F − (M_FF)⁻¹ (α_y − m_T α_1)_F, m_T the
+ * training mean (re-centring included). Variance of a held-out observation: s²·diag(((G⁻¹)_FF)⁻¹).
+ */
+export async function closedFormHeldOut(m: HeldOutModel, values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> {
+  const { solver, lambda, gInv } = m;
+  const n = solver.n;
+  if (values.length !== n) throw new UserError(`${m.method}: ${values.length} values for ${n} observed cells`);
+  const st = m.standardize(values);
+  const y = st.y;
+  const alphaY = solver.solve(y, lambda);
+  const alpha1 = m.centred ? solver.solve(new Float64Array(n).fill(1), lambda) : null;
+  const loDiag = folds.every((f) => f.length === 1) ? solver.inverseDiag(lambda) : null;
+  const s2 = gInv ? m.noiseScale(y) : 0;
+  let sumY = 0;
+  for (let i = 0; i < n; i++) sumY += y[i];
+  const mean = new Float64Array(n).fill(NaN);
+  const variance = gInv ? new Float64Array(n).fill(NaN) : undefined;
+  let last = performance.now();
+  for (let fi = 0; fi < folds.length; fi++) {
+    const F = folds[fi];
+    const mF = F.length;
+    if (mF === 0 || mF >= n) continue;
+    let sF = 0;
+    for (const i of F) sF += y[i];
+    const mT = alpha1 ? (sumY - sF) / (n - mF) : 0;
+    const rhs = new Float64Array(mF);
+    for (let a = 0; a < mF; a++) rhs[a] = alphaY[F[a]] - (alpha1 ? mT * alpha1[F[a]] : 0);
+    const r = loDiag ? Float64Array.of(rhs[0] / loDiag[F[0]]) : choleskySolve(cholesky(solver.inverseBlock(lambda, F), mF), rhs);
+    for (let a = 0; a < mF; a++) mean[F[a]] = st.shift + st.scale * (y[F[a]] - r[a]);
+    if (variance && gInv) {
+      const B = new Float64Array(mF * mF);
+      for (let a = 0; a < mF; a++) for (let b = 0; b < mF; b++) B[a * mF + b] = gInv[F[a] * n + F[b]];
+      const Binv = choleskyInverse(cholesky(B, mF));
+      for (let a = 0; a < mF; a++) variance[F[a]] = s2 * st.scale * st.scale * Binv[a * mF + a];
+    }
+    if (performance.now() - last > 40) {
+      last = performance.now();
+      throwIfCancelled(hctx.signal);
+      hctx.onProgress?.({ stage: 'held-out', fraction: (fi + 1) / folds.length });
+      await yieldToLoop();
+    }
+  }
+  return { mean, variance };
+}
