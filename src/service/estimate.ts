@@ -197,11 +197,21 @@ export function checkResources(est: Estimator, grid: Grid, sites: Sites, steps: 
   return r;
 }
 
+/**
+ * `cntk` on a dense observation set (drive tests) is solved by EigenPro: the same model without the O(n³)
+ * direct solve. The switch counts the distinct grid cells the sites fall in (what the solver sees), not
+ * the sites: 24 000 drive-test readings on a 32×32 grid are only ~500 cells, which `cntk` solves directly.
+ */
+export async function cntkSolverFor(method: string, grid: Grid, sites: Sites): Promise<string> {
+  if (method !== 'cntk') return method;
+  const cells = new Set(siteCells(grid, sites.x, sites.y));
+  cells.delete(-1);
+  return (await import('../estimators/cntk-eigenpro.ts')).resolveCntkMethod('cntk', cells.size);
+}
+
 export async function runEstimate(store: ProjectStore, req: EstimateRequest, ctx: RunContext = {}): Promise<EstimateResult> {
   const { grid, sites } = projectGrid(store, req.grid, req.selection?.sensorIds);
-  // `cntk` on a dense observation set (drive tests) is solved by EigenPro: same model, no O(n³) solve.
-  const method = req.method === 'cntk' ? (await import('../estimators/cntk-eigenpro.ts')).resolveCntkMethod('cntk', sites.x.length) : req.method;
-  const est = await loadEstimator(method);
+  const est = await loadEstimator(await cntkSolverFor(req.method, grid, sites));
   const params = resolveParams(est.id, est.params, req.params ?? {});
   const plan = planSteps(store, sites, req);
   const resources = checkResources(est, grid, sites, plan.steps, params);
@@ -474,9 +484,9 @@ export interface PointPrediction {
  */
 export async function predictPoints(store: ProjectStore, req: PointPredictionRequest, ctx: RunContext = {}): Promise<PointPrediction> {
   const t0 = performance.now();
-  const est = await loadEstimator(req.method);
-  const params = resolveParams(est.id, est.params, req.params ?? {});
   const { grid, sites } = projectGrid(store, req.grid, req.selection?.sensorIds, req.points);
+  const est = await loadEstimator(await cntkSolverFor(req.method, grid, sites));
+  const params = resolveParams(est.id, est.params, req.params ?? {});
   const plan = planSteps(store, sites, { selection: req.selection });
   checkResources(est, grid, sites, plan.steps, params);
   const out = await runSteps({ estimator: est, params, grid, sites, steps: plan.steps }, ctx);

@@ -13,6 +13,7 @@ import { snapPoints } from '../../src/estimators/observations.ts';
 import { resolveParams } from '../../src/estimators/params.ts';
 import { getEstimator } from '../../src/estimators/registry.ts';
 import { sampleBilinear } from '../../src/geo/grid.ts';
+import { cntkSolverFor } from '../../src/service/estimate.ts';
 
 function lcg(seed: number): () => number {
   let a = seed >>> 0;
@@ -156,6 +157,15 @@ describe('cntk-eigenpro estimator', () => {
     expect(resolveCntkMethod('cntk', 16384)).toBe('cntk-eigenpro');
     expect(resolveCntkMethod('cntk', 100)).toBe('cntk');
     expect(resolveCntkMethod('kriging', 16384)).toBe('kriging');
+    // the service counts distinct observed cells, not sites: a drive test of many readings in few cells
+    // stays on the direct solver; as many sites in distinct cells switch to EigenPro
+    const g64: Grid = { crs: 'local', width: 64, height: 64, bounds: { xmin: 0, ymin: 0, xmax: 64, ymax: 64 } };
+    const many = EIGENPRO_THRESHOLD + 100;
+    const distinct = { ids: [] as string[], x: Float64Array.from({ length: many }, (_, i) => (i % 64) + 0.5), y: Float64Array.from({ length: many }, (_, i) => Math.floor(i / 64) + 0.5) };
+    const clustered = { ids: [] as string[], x: Float64Array.from({ length: 24000 }, (_, i) => (i % 20) + 0.25 + (i % 3) * 0.2), y: Float64Array.from({ length: 24000 }, (_, i) => (Math.floor(i / 20) % 25) + 0.5) };
+    expect(await cntkSolverFor('cntk', g64, distinct)).toBe('cntk-eigenpro');
+    expect(await cntkSolverFor('cntk', g64, clustered)).toBe('cntk'); // 500 cells
+    expect(await cntkSolverFor('idw', g64, distinct)).toBe('idw');
     await expect(cntkEigenpro.prepare({ ...obs, cell: new Int32Array(0), x: new Float64Array(0), y: new Float64Array(0), values: new Float64Array(0), count: new Int32Array(0), sensorIds: [] }, pEigen(), {})).rejects.toThrow(/no observed cells/);
     const prep = await cntkEigenpro.prepare(obs, pEigen({ lambda: 1e-2, variance: false, tol: 1e-3 }), {});
     await expect(prep.predict(new Float64Array(3), {})).rejects.toThrow(/3 values for \d+ observed cells/);
