@@ -68,8 +68,8 @@ export function computeMetrics(observed: ArrayLike<number>, predicted: ArrayLike
 }
 
 /** Min / mean / max of the finite values of a raster. */
-export function rasterStats(values: ArrayLike<number>): { min: number; max: number; mean: number; finite: number } {
-  let min = Infinity, max = -Infinity, sum = 0, finite = 0;
+export function rasterStats(values: ArrayLike<number>): { min: number; max: number; mean: number; finite: number; negative: number } {
+  let min = Infinity, max = -Infinity, sum = 0, finite = 0, negative = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isFinite(v)) continue;
@@ -77,6 +77,7 @@ export function rasterStats(values: ArrayLike<number>): { min: number; max: numb
     sum += v;
     if (v < min) min = v;
     if (v > max) max = v;
+    if (v < 0) negative++;
   }
-  return finite ? { min, max, mean: sum / finite, finite } : { min: NaN, max: NaN, mean: NaN, finite: 0 };
+  return finite ? { min, max, mean: sum / finite, finite, negative } : { min: NaN, max: NaN, mean: NaN, finite: 0, negative: 0 };
 }

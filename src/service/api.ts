@@ -101,7 +101,16 @@ export interface EstimateRequest {
 export interface EstimateResult {
   run: RunRecord;
   /** Summary statistics of the (first) map. */
-  summary: { min: number; max: number; mean: number; cells: number; observed: number; droppedSensors: string[] };
+  summary: {
+    min: number;
+    max: number;
+    mean: number;
+    /** Cells of the (first) map below 0 V/m: linear predictors (kriging, GP, CNTK) can undershoot between sensors. */
+    negativeCells: number;
+    cells: number;
+    observed: number;
+    droppedSensors: string[];
+  };
 }
 
 export type CvScheme = 'none' | 'loo' | `kfold:${number}` | `blocks:${number}`;

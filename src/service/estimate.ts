@@ -247,6 +247,7 @@ export async function runEstimate(store: ProjectStore, req: EstimateRequest, ctx
       min: st.min,
       max: st.max,
       mean: st.mean,
+      negativeCells: st.negative,
       cells: grid.width * grid.height,
       observed: out.firstObservations?.cell.length ?? 0,
       droppedSensors: plan.dropped,

@@ -67,6 +67,7 @@ describe('emfmap estimate / runs', () => {
     const means = sensors.map((s) => field(s.x, s.y) * (1 + 0.2 * Array.from({ length: 24 }, (_, h) => Math.sin(h / 4)).reduce((a, b) => a + b) / 24));
     expect(res.summary.min).toBeGreaterThanOrEqual(Math.min(...means) - 0.02);
     expect(res.summary.max).toBeLessThanOrEqual(Math.max(...means) + 0.02);
+    expect(res.summary.negativeCells).toBe(0); // a convex combination of positive values
     expect(res.run.metrics.truth.rmse).toBeGreaterThan(0);
     expect(res.run.metrics.truth.rmse).toBeLessThan(0.5);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blockFolds, kfoldFolds, looFolds, makeFolds, parseCvScheme, seededRandom } from '../../src/evaluation/folds.ts';
-import { computeMetrics, Z90 } from '../../src/evaluation/metrics.ts';
+import { computeMetrics, rasterStats, Z90 } from '../../src/evaluation/metrics.ts';
 import { snapPoints } from '../../src/estimators/observations.ts';
 import type { Grid, Observations } from '../../src/domain/types.ts';
 
@@ -84,6 +84,18 @@ describe('folds', () => {
     expect(() => parseCvScheme('kfold:1')).toThrow(/≥ 2/);
     expect(() => parseCvScheme('jackknife')).toThrow(/loo, kfold/);
     expect(makeFolds({ kind: 'none' }, denseObs(8, 8))).toBeNull();
+  });
+});
+
+describe('rasterStats', () => {
+  it('skips NaN cells and counts the cells below zero', () => {
+    const s = rasterStats(Float32Array.from([0.5, -0.25, NaN, 0, 1.5, -1e-6]));
+    expect(s.finite).toBe(5);
+    expect(s.negative).toBe(2); // 0 is not negative
+    expect(s.min).toBeCloseTo(-0.25, 12);
+    expect(s.max).toBe(1.5);
+    expect(s.mean).toBeCloseTo((0.5 - 0.25 + 0 + 1.5 - 1e-6) / 5, 6);
+    expect(rasterStats(Float32Array.from([NaN])).negative).toBe(0);
   });
 });
 

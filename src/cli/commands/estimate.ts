@@ -78,6 +78,12 @@ async function estimate(o: EstimateCliOptions): Promise<void> {
         (res.summary.droppedSensors.length ? `; sensors without readings: ${list(res.summary.droppedSensors)}` : ''),
       `  values (V/m${r.steps > 1 ? ', first step' : ''}): min ${fmtNum(res.summary.min)}  mean ${fmtNum(res.summary.mean)}  max ${fmtNum(res.summary.max)}`,
     ];
+    if (res.summary.negativeCells > 0) {
+      lines.push(
+        `  note: ${res.summary.negativeCells.toLocaleString('en')} cells below 0 V/m (min ${fmtNum(res.summary.min)}): the method undershoots between sensors; ` +
+          '--param log=true fits ln(V/m) and keeps the map positive',
+      );
+    }
     if (d.outsideGrid?.length) lines.push(`  outside the grid (not used): ${list(d.outsideGrid)}`);
     if (r.steps > 1 || (d.groups?.length ?? 0) > 1) lines.push(`  fits: ${d.groups?.length} (one per set of reporting sensors)${d.emptySteps?.length ? `; ${d.emptySteps.length} step(s) without readings skipped` : ''}`);
     if (truth) lines.push(`  against the reference map "${truth.reference}"${truth.synthetic ? ' (synthetic)' : ''}: RMSE ${fmtNum(truth.rmse)}  MAE ${fmtNum(truth.mae)} V/m`);
