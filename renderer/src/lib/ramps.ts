@@ -20,7 +20,7 @@ export const RAMPS = {
   cividis: { label: 'Cividis', fn: interpolateCividis, diverging: false },
   turbo: { label: 'Turbo', fn: interpolateTurbo, diverging: false },
   ylorrd: { label: 'Yellow-orange-red', fn: interpolateYlOrRd, diverging: false },
-  greys: { label: 'Greys', fn: (t: number) => interpolateGreys(1 - t), diverging: false },
+  greys: { label: 'Greys', fn: interpolateGreys, diverging: false },
   // residuals and errors: blue = under-estimate, red = over-estimate (reversed RdBu)
   rdbu: { label: 'Blue-white-red (diverging)', fn: (t: number) => interpolateRdBu(1 - t), diverging: true },
 } as const;

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .requiredOption('--format <format>', `one of ${FORMATS.join(', ')}`)
     .requiredOption('--out <file>', 'output file (the extension is added when missing; sidecar files go next to it)')
     .option('--thresholds <list>', 'class limits in V/m, e.g. 1,3,6: classed colours, and the isobands of geojson')
-    .option('--ramp <name>', 'colour ramp: viridis (default), magma, inferno, plasma, cividis, turbo, ylorrd, ylgnbu, rdylgn, spectral, blues, greys')
+    .option('--ramp <name>', 'colour ramp: viridis (default), magma, inferno, plasma, cividis, turbo, ylorrd, ylgnbu, rdylgn, spectral, rdbu, blues, greys')
     .option('--json', 'machine-readable output ({files, bytes, seconds})')
     .addHelpText(
       'after',

@@ -8,6 +8,7 @@ import {
   interpolateInferno,
   interpolateMagma,
   interpolatePlasma,
+  interpolateRdBu,
   interpolateRdYlGn,
   interpolateSpectral,
   interpolateTurbo,
@@ -31,6 +32,7 @@ export const RAMPS: Record<string, (t: number) => string> = {
   ylgnbu: interpolateYlGnBu,
   rdylgn: (t) => interpolateRdYlGn(1 - t),
   spectral: (t) => interpolateSpectral(1 - t),
+  rdbu: (t) => interpolateRdBu(1 - t),
   blues: interpolateBlues,
   greys: interpolateGreys,
 };
