@@ -10,13 +10,4 @@ export function gridPrior(size: number): Prior {
   return buildLip(obs, DEFAULT_LIP);
 }
 
-/** ‖a − ref‖_F / ‖ref‖_F. */
-export function relFrob(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d += (a[i] - ref[i]) ** 2;
-    n += ref[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
+export { relErr as relFrob } from './relerr.ts';

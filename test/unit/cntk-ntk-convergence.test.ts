@@ -13,6 +13,7 @@ import { getTf } from '../../src/compute/backend.ts';
 import { cntkKernel } from '../../src/kernels/cntk.ts';
 import { parseArch, type Layer } from '../../src/kernels/arch.ts';
 import { lcg } from '../helpers/random.ts';
+import { relErr } from '../helpers/relerr.ts';
 
 type Tf = typeof tfTypes;
 
@@ -104,15 +105,6 @@ function empiricalNtk(tf: Tf, layers: Layer[], x: tfTypes.Tensor3D, width: numbe
   return out;
 }
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 describe('empirical NTK of wide CNNs → analytic CNTK', () => {
   it('relative error falls with width (≈ 1/√width) and is small at width 256', async () => {

@@ -14,6 +14,7 @@ import { resolveParams } from '../../src/estimators/params.ts';
 import { getEstimator } from '../../src/estimators/registry.ts';
 import { sampleBilinear } from '../../src/geo/grid.ts';
 import { cntkSolverFor } from '../../src/service/estimate.ts';
+import { relErr } from '../helpers/relerr.ts';
 
 function lcg(seed: number): () => number {
   let a = seed >>> 0;
@@ -54,15 +55,6 @@ function relMapErr(a: Float32Array, b: Float32Array, mean: number): number {
   return Math.sqrt(num / den);
 }
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let p = 0; p < a.length; p++) {
-    num += (a[p] - b[p]) ** 2;
-    den += b[p] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 const mean = (v: Float64Array) => v.reduce((a, b) => a + b, 0) / v.length;
 

@@ -9,6 +9,7 @@ import { cholesky, choleskySolve } from '../../src/solvers/cholesky.ts';
 import { jacobiEigen, symEigen, topEigenpairs } from '../../src/solvers/eigen.ts';
 import { eigenpro, eigenproSolve, setupEigenPro, type EigenProSetup } from '../../src/solvers/eigenpro.ts';
 import { applyOperator, crossKernel, denseKernelOperator, pointKernelOperator, type KernelOperator } from '../../src/solvers/kernel-operator.ts';
+import { relErr } from '../helpers/relerr.ts';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -23,15 +24,6 @@ function rng(seed: number): () => number {
 
 const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 /** Random points in the unit square and a smooth field + noise on them (like readings on a map). */
 function problem(n: number, seed: number) {
