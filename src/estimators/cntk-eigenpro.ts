@@ -19,11 +19,13 @@ import { subProgress, throwIfCancelled, yieldToLoop, type RunContext } from '../
 import type { Observations } from '../domain/types.ts';
 import type { KernelImpl } from '../kernels/cntk.ts';
 import { lipDependsOnSet, lipDependsOnValues } from '../kernels/lip.ts';
-import { cholesky, choleskyInverseFactor, choleskySolve } from '../solvers/cholesky.ts';
+import { cholesky } from '../solvers/cholesky.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
 import type { EigenProResult, EigenProSetup } from '../solvers/eigenpro.ts';
 import type { KernelOperator } from '../solvers/kernel-operator.ts';
-import { CNTK_MODEL_PARAMS, MAX_DIRECT_OBSERVED, TAU_GRID, cntkModelOptions, cntkObservationKernel, cntkResources, meanValues, standardize } from './cntk.ts';
+import { CNTK_MODEL_PARAMS, MAX_DIRECT_OBSERVED, TAU_GRID, cntkModelOptions, cntkObservationKernel, cntkResources, meanDiag, meanValues, standardize, varianceMap } from './cntk.ts';
+import { mlScale } from './kernel-ridge.ts';
+import { mulberry32, randomSubset } from '../util/random.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 
@@ -67,23 +69,7 @@ export const CNTK_EIGENPRO_PARAMS: ParamSpec[] = [
 
 /** k distinct indices of 0..n−1, sorted, reproducible from the seed (all when k ≥ n). */
 function subset(n: number, k: number, seed: number): Int32Array {
-  if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
-  let a = seed >>> 0 || 1;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const perm = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(rand() * (n - i));
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  return perm.slice(0, k).sort();
+  return randomSubset(n, k, mulberry32(seed >>> 0 || 1));
 }
 
 /** K[idx, idx] in float64, symmetrised (kernel rows are computed independently). */
@@ -220,37 +206,11 @@ async function prepareCntkEigenpro(obs: Observations, params: ParamValues, ctx: 
   const varianceParts = async (vctx: RunContext) => {
     const m = varIdx.length;
     const S = subBlock(rows.nngpRows, P, cells, varIdx);
-    let scaleS = 0;
-    for (let i = 0; i < m; i++) scaleS += S[i * m + i] / m;
+    const scaleS = meanDiag(S, m);
     for (let i = 0; i < m; i++) S[i * m + i] += tau * scaleS;
     const chol = cholesky(S, m);
-    const M = choleskyInverseFactor(chol); // L⁻¹: the variance reduction at p is ‖L⁻¹ Σ_{A,p}‖²
-    const { getTf } = await import('../compute/backend.ts');
-    const tf = await getTf();
-    const q = new Float64Array(P);
-    const chunk = Math.max(256, Math.floor(2 ** 24 / Math.max(1, m)));
-    const Mt = tf.tensor2d(Float32Array.from(M), [m, m]);
-    try {
-      for (let c0 = 0; c0 < P; c0 += chunk) {
-        throwIfCancelled(vctx.signal);
-        vctx.onProgress?.({ stage: 'variance', fraction: c0 / P, message: `posterior variance given ${m} cells` });
-        const c = Math.min(chunk, P - c0);
-        const Sc = new Float32Array(m * c);
-        for (let a = 0; a < m; a++) {
-          const o = varIdx[a] * P + c0;
-          for (let j = 0; j < c; j++) Sc[a * c + j] = rows.nngpRows[o + j];
-        }
-        const out = tf.tidy(() => tf.sum(tf.square(tf.matMul(Mt, tf.tensor2d(Sc, [m, c]))), 0));
-        q.set(await out.data(), c0);
-        out.dispose();
-        await yieldToLoop();
-      }
-    } finally {
-      Mt.dispose();
-    }
-    const v = new Float64Array(P);
-    for (let p = 0; p < P; p++) v[p] = Math.max(0, rows.nngpDiag[p] - q[p]);
-    return { v, chol, idx: varIdx, backend: tf.getBackend() };
+    const { v, backend } = await varianceMap(rows, chol, vctx, varIdx);
+    return { v, chol, idx: varIdx, backend };
   };
 
   const W = obs.grid.width;
@@ -362,11 +322,7 @@ async function prepareCntkEigenpro(obs: Observations, params: ParamValues, ctx: 
         }
         const { v, chol, idx, backend } = await varCache;
         // GP maximum-likelihood scale of the standardized values on the variance subset
-        const yA = Float64Array.from(idx, (i) => st.y[i]);
-        const x = choleskySolve(chol, yA);
-        let s2 = 0;
-        for (let i = 0; i < idx.length; i++) s2 += yA[i] * x[i];
-        s2 /= idx.length;
+        const s2 = mlScale(chol, Float64Array.from(idx, (i) => st.y[i]));
         const k = s2 * st.scale * st.scale;
         const variance = new Float32Array(W * H);
         for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) variance[r * W + c] = k * v[r * Wp + c];

@@ -18,18 +18,17 @@ import { UserError } from '../domain/errors.ts';
 import { subProgress, throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
 import type { Observations } from '../domain/types.ts';
 import { getTf } from '../compute/backend.ts';
-import { archGridMultiple, DEFAULT_ARCH, parseArch, type Layer } from '../kernels/arch.ts';
 import { buildLip, lipDependsOnSet, lipDependsOnValues } from '../kernels/lip.ts';
 import { sketchFeatures, SKETCH_LIMITS, type SketchFeatures } from '../kernels/sketch/features.ts';
 import { fwhtInPlace } from '../kernels/sketch/hadamard.ts';
 import { nextPow2, SignSource } from '../kernels/sketch/random.ts';
-import { cholesky, choleskyForwardRows, choleskyInverse, choleskySolve, type CholeskyFactor } from '../solvers/cholesky.ts';
+import { cholesky, choleskyForwardRows, type CholeskyFactor } from '../solvers/cholesky.ts';
 import { symEigen } from '../solvers/eigen.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
-import { CNTK_MODEL_PARAMS, cntkModelOptions, meanDiag, meanValues, padGrid, paddedObservations, spread, standardize } from './cntk.ts';
-import { chooseLambda, closedFormHeldOut, type LooCurvePoint, type ShiftedSolve } from './kernel-ridge.ts';
+import { CNTK_MODEL_PARAMS, cntkModelOptions, resourceArch, meanDiag, meanValues, padGrid, paddedObservations, spread, standardize } from './cntk.ts';
+import { chooseLambda, heldOutPredictor, mlScale, type LooCurvePoint, type ShiftedSolve } from './kernel-ridge.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
-import type { Estimator, HeldOutPrediction, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
+import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 import type * as tfTypes from '@tensorflow/tfjs-core';
 
 export const DEFAULT_SKETCH_DEGREE = 4;
@@ -336,14 +335,6 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
     };
     ctx.onProgress?.({ stage: 'solve', fraction: 1 });
 
-    const noiseScale = (y: Float64Array): number => {
-      if (!cholS) return 1;
-      const x = choleskySolve(cholS, y);
-      let s = 0;
-      for (let i = 0; i < n; i++) s += y[i] * x[i];
-      return n > 0 ? s / n : 1;
-    };
-
     /** Map ⟨φ_ntk(p), w⟩ on the padded grid for the D-vector w = Φ_Oᵀα (or Rᵀ Φ̃ᵀα in primal form). */
     const mapFor = async (alpha: Float64Array): Promise<Float32Array> => {
       let w: tfTypes.Tensor2D;
@@ -420,7 +411,7 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
         if (wantVariance && cholS) {
           varCache ??= varianceMap(pctx);
           const v = await varCache;
-          const s2 = noiseScale(st.y);
+          const s2 = cholS ? mlScale(cholS, st.y) : 1;
           const k = s2 * st.scale * st.scale;
           const variance = new Float32Array(W * H);
           for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) variance[r * W + c] = k * v[r * Wp + c];
@@ -437,12 +428,7 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
     };
 
     if (!lipDependsOnSet(model.channels)) {
-      let gInv: Float64Array | null = null;
-      prepared.predictHeldOut = (values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> => {
-        if (wantVariance && cholS) gInv ??= choleskyInverse(cholS);
-        const st = (v: Float64Array) => standardize(v, model.target);
-        return closedFormHeldOut({ method: 'cntk-sketch', solver, lambda, standardize: st, centred: model.target === 'standardize', gInv: wantVariance ? gInv : null, noiseScale }, values, folds, hctx);
-      };
+      prepared.predictHeldOut = heldOutPredictor({ method: 'cntk-sketch', solver, lambda, target: model.target, nngp: wantVariance ? cholS : null });
     }
     return prepared;
   } catch (e) {
@@ -453,14 +439,7 @@ async function prepareSketch(obs: Observations, params: ParamValues, ctx: RunCon
 
 /** Memory and time guess for the resource check (linear in the number of cells). */
 export function cntkSketchResources(q: ResourceQuery): ResourceEstimate {
-  let layers: Layer[];
-  try {
-    layers = parseArch(String(q.params.arch ?? DEFAULT_ARCH));
-  } catch {
-    layers = parseArch(DEFAULT_ARCH);
-  }
-  const mult = archGridMultiple(layers);
-  const P = Math.ceil(q.width / mult) * mult * Math.ceil(q.height / mult) * mult;
+  const { layers, P } = resourceArch(q);
   const m = Number(q.params.features ?? 0) || autoFeatures(P);
   // the largest relu OUTPUT that is stored (a relu followed by down is stored at a quarter of its pixels)
   let level = 0;

@@ -20,11 +20,11 @@ import type { Grid, Observations } from '../domain/types.ts';
 import { DEFAULT_ARCH, archGridMultiple, archToString, parseArch, type Layer } from '../kernels/arch.ts';
 import { cntkRows, cntkSession, type CntkRows, type CntkSession, type KernelImpl } from '../kernels/cntk.ts';
 import { DEFAULT_LIP, buildLip, lipDependsOnSet, lipDependsOnValues, parseLipChannels, type LipChannel, type Prior } from '../kernels/lip.ts';
-import { cholesky, choleskyInverse, choleskyInverseFactor, choleskySolve, type CholeskyFactor } from '../solvers/cholesky.ts';
+import { cholesky, choleskyInverseFactor, type CholeskyFactor } from '../solvers/cholesky.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
-import { TAU_GRID, chooseLambda, closedFormHeldOut, type LooCurvePoint } from './kernel-ridge.ts';
+import { TAU_GRID, chooseLambda, heldOutPredictor, mlScale, standardize, type LooCurvePoint } from './kernel-ridge.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
-import type { Estimator, HeldOutPrediction, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
+import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 
 /** The model parameters shared by every solver of the CNTK model (direct here, EigenPro, ...). */
 export const CNTK_MODEL_PARAMS: ParamSpec[] = [
@@ -43,7 +43,7 @@ export const CNTK_PARAMS: ParamSpec[] = [
   { name: 'impl', type: 'enum', default: 'auto', choices: ['auto', 'js', 'tfjs'], help: 'Kernel implementation: js (typed arrays, fastest on CPU), tfjs (TensorFlow.js ops, for the GPU backend), auto.', advanced: true },
 ];
 
-export { TAU_GRID };
+export { TAU_GRID, standardize };
 
 /**
  * Largest number of observed cells solved directly: the tridiagonalisation is O(n³) in float64 JS (about
@@ -113,18 +113,6 @@ export function meanValues(vs: Float64Array[]): Float64Array {
 }
 
 /** Standardization of one value vector: y = (v − shift)/scale. */
-export function standardize(v: ArrayLike<number>, target: 'standardize' | 'raw'): { y: Float64Array; shift: number; scale: number } {
-  const n = v.length;
-  if (target === 'raw' || n === 0) return { y: Float64Array.from(v), shift: 0, scale: 1 };
-  let m = 0;
-  for (let i = 0; i < n; i++) m += v[i];
-  m /= n;
-  let ss = 0;
-  for (let i = 0; i < n; i++) ss += (v[i] - m) ** 2;
-  const sd = n > 1 && ss > 0 ? Math.sqrt(ss / (n - 1)) : 1;
-  return { y: Float64Array.from(v, (x) => (x - m) / sd), shift: m, scale: sd };
-}
-
 // With a grid-only LIP the kernel depends on the grid size, the architecture and σ's only: the network head
 // is kept (one entry; the dense state at a quarter of the pixels, 134 MB at 128×128 float32) so that other
 // sensor subsets of the same grid (time-series groups after an outage, refits) only compute their rows.
@@ -202,10 +190,13 @@ export function spread<T>(list: T[], k: number): T[] {
 /**
  * Unscaled NNGP posterior variance Σ(p,p) − Σ_pO (Σ_OO+λ'I)⁻¹ Σ_Op at every (padded) pixel, from the
  * Cholesky factor L of Σ_OO+λ'I: the second term is ‖L⁻¹ Σ_Op‖². Large problems use tf.matMul (float32).
+ * The factor's row i belongs to kernel row rowIdx[i] (default i): cntk-eigenpro conditions on a subset.
  */
-async function varianceMap(rows: CntkRows, f: CholeskyFactor, ctx: RunContext): Promise<{ v: Float64Array; backend: string }> {
+export async function varianceMap(rows: CntkRows, f: CholeskyFactor, ctx: RunContext, rowIdx?: Int32Array): Promise<{ v: Float64Array; backend: string }> {
   const n = f.n;
   const P = rows.height * rows.width;
+  const rowOf = (i: number) => (rowIdx ? rowIdx[i] : i) * P;
+  const report = (fraction: number) => ctx.onProgress?.({ stage: 'variance', fraction, message: `posterior variance given ${n} cells` });
   const M = choleskyInverseFactor(f);
   const q = new Float64Array(P);
   let backend = 'js';
@@ -218,9 +209,13 @@ async function varianceMap(rows: CntkRows, f: CholeskyFactor, ctx: RunContext): 
     try {
       for (let c0 = 0; c0 < P; c0 += chunk) {
         throwIfCancelled(ctx.signal);
+        report(c0 / P);
         const c = Math.min(chunk, P - c0);
         const S = new Float32Array(n * c);
-        for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) S[i * c + j] = rows.nngpRows[i * P + c0 + j];
+        for (let i = 0; i < n; i++) {
+          const o = rowOf(i) + c0;
+          for (let j = 0; j < c; j++) S[i * c + j] = rows.nngpRows[o + j];
+        }
         const out = tf.tidy(() => tf.sum(tf.square(tf.matMul(Mt, tf.tensor2d(S, [n, c]))), 0));
         q.set(await out.data(), c0);
         out.dispose();
@@ -237,12 +232,13 @@ async function varianceMap(rows: CntkRows, f: CholeskyFactor, ctx: RunContext): 
       for (let k = 0; k <= i; k++) {
         const m = M[oi + k];
         if (m === 0) continue;
-        const ok = k * P;
+        const ok = rowOf(k);
         for (let p = 0; p < P; p++) x[p] += m * rows.nngpRows[ok + p];
       }
       for (let p = 0; p < P; p++) q[p] += x[p] * x[p];
       if ((i & 15) === 15) {
         throwIfCancelled(ctx.signal);
+        report(i / n);
         await yieldToLoop();
       }
     }
@@ -331,14 +327,6 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
   };
   ctx.onProgress?.({ stage: 'solve', fraction: 1 });
 
-  const noiseScale = (y: Float64Array): number => {
-    // GP maximum-likelihood scale of the standardized values: y ~ N(0, s²(Σ_OO + λ'I))
-    const x = choleskySolve(cholS, y);
-    let s = 0;
-    for (let i = 0; i < n; i++) s += y[i] * x[i];
-    return n > 0 ? s / n : 1;
-  };
-
   const prepared: PreparedEstimator = {
     diagnostics,
     async predict(values: Float64Array, pctx: RunContext): Promise<Prediction> {
@@ -350,7 +338,7 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
       if (wantVariance) {
         varCache ??= varianceMap(rows, cholS, pctx);
         const { v, backend } = await varCache;
-        const s2 = noiseScale(st.y);
+        const s2 = mlScale(cholS, st.y);
         const k = s2 * st.scale * st.scale;
         const variance = new Float32Array(W * H);
         for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) variance[r * W + c] = k * v[r * Wp + c];
@@ -365,16 +353,7 @@ async function prepareCntk(obs: Observations, params: ParamValues, ctx: RunConte
   // are observed (geometry-only LIP without mask/distance); otherwise the engine re-prepares on each fold's
   // training cells, which rebuilds the LIP without the held-out sensors.
   if (!lipDependsOnSet(model.channels)) {
-    prepared.predictHeldOut = async (values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> => {
-      return heldOut(values, folds, hctx);
-    };
-  }
-
-  let gInv: Float64Array | null = null;
-  function heldOut(values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> {
-    if (wantVariance) gInv ??= choleskyInverse(cholS);
-    const st = (v: Float64Array) => standardize(v, model.target);
-    return closedFormHeldOut({ method: 'cntk', solver, lambda, standardize: st, centred: model.target === 'standardize', gInv: wantVariance ? gInv : null, noiseScale }, values, folds, hctx);
+    prepared.predictHeldOut = heldOutPredictor({ method: 'cntk', solver, lambda, target: model.target, nngp: wantVariance ? cholS : null });
   }
 
   return prepared;
@@ -400,8 +379,11 @@ export function kernelMap(alpha: ArrayLike<number>, rows: ArrayLike<number>, pad
 }
 
 
-/** Rough memory / time for the resource check (default arch: dense state at a quarter of the pixels). */
-export function cntkResources(q: ResourceQuery): ResourceEstimate {
+/**
+ * The architecture of a resource query (the default one if it does not parse: the estimator reports the
+ * error itself) and the number of cells of the grid padded to a multiple of its down/up factor.
+ */
+export function resourceArch(q: ResourceQuery): { layers: Layer[]; P: number } {
   let layers: Layer[];
   try {
     layers = parseArch(String(q.params.arch ?? DEFAULT_ARCH));
@@ -409,7 +391,12 @@ export function cntkResources(q: ResourceQuery): ResourceEstimate {
     layers = parseArch(DEFAULT_ARCH);
   }
   const m = archGridMultiple(layers);
-  const P = Math.ceil(q.width / m) * m * Math.ceil(q.height / m) * m;
+  return { layers, P: Math.ceil(q.width / m) * m * Math.ceil(q.height / m) * m };
+}
+
+/** Rough memory / time for the resource check (default arch: dense state at a quarter of the pixels). */
+export function cntkResources(q: ResourceQuery): ResourceEstimate {
+  const { layers, P } = resourceArch(q);
   // largest resolution at which a dense P×P state is kept (after the first relu, before the last one)
   let res = P;
   let maxDense = 0;

@@ -5,7 +5,7 @@
 
 import { UserError } from '../domain/errors.ts';
 import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
-import { cholesky, choleskyInverse, choleskySolve } from '../solvers/cholesky.ts';
+import { cholesky, choleskyInverse, choleskySolve, type CholeskyFactor } from '../solvers/cholesky.ts';
 import type { HeldOutPrediction } from './types.ts';
 
 /** Ridge λ = τ·mean(diag K_OO): the τ values tried by leave-one-out (1e-7 … 10, 4 per decade). */
@@ -64,37 +64,65 @@ export function chooseLambda(solver: ShiftedSolve, scale: number, ys: Float64Arr
   return { tau: TAU_GRID[best], curve, atBound: best === 0 || best === TAU_GRID.length - 1 };
 }
 
-/** What closedFormHeldOut needs from a prepared kernel ridge model. */
+export type Target = 'standardize' | 'raw';
+
+/** standardize: (v − mean)/sd, the network having no intercept; raw: the values as they are. */
+export function standardize(v: ArrayLike<number>, target: Target): { y: Float64Array; shift: number; scale: number } {
+  const n = v.length;
+  if (target === 'raw' || n === 0) return { y: Float64Array.from(v), shift: 0, scale: 1 };
+  let m = 0;
+  for (let i = 0; i < n; i++) m += v[i];
+  m /= n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (v[i] - m) ** 2;
+  const sd = n > 1 && ss > 0 ? Math.sqrt(ss / (n - 1)) : 1;
+  return { y: Float64Array.from(v, (x) => (x - m) / sd), shift: m, scale: sd };
+}
+
+/** GP maximum-likelihood scale of standardized values y ~ N(0, s²·G), G = LLᵀ (L = chol): s² = yᵀG⁻¹y / n. */
+export function mlScale(chol: CholeskyFactor, y: Float64Array): number {
+  const n = y.length;
+  const x = choleskySolve(chol, y);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += y[i] * x[i];
+  return n > 0 ? s / n : 1;
+}
+
+/** What the held-out predictor needs from a prepared kernel ridge model. */
 export interface HeldOutModel {
   /** Estimator id, for error messages. */
   method: string;
   solver: ShiftedSolve;
   lambda: number;
-  /** Values → standardized y with the map back (shift + scale·y). */
-  standardize(values: Float64Array): { y: Float64Array; shift: number; scale: number };
-  /** true when the model re-centres on the training mean (target 'standardize'). */
-  centred: boolean;
-  /** (Σ_OO + λ'I)⁻¹, n×n, for held-out variances; null for none. */
-  gInv: Float64Array | null;
-  /** GP maximum-likelihood scale s² of standardized values (used with gInv). */
-  noiseScale(y: Float64Array): number;
+  target: Target;
+  /** Cholesky factor of Σ_OO + λ'I for held-out variances (NNGP posterior); null for none. */
+  nngp: CholeskyFactor | null;
 }
 
 /**
- * Held-out predictions for every fold, exactly equal to refitting on the other cells with the same λ:
- * with M = (K+λI)⁻¹, α_y = M y and α_1 = M 1, fold F gets y_F − (M_FF)⁻¹ (α_y − m_T α_1)_F, m_T the
- * training mean (re-centring included). Variance of a held-out observation: s²·diag(((G⁻¹)_FF)⁻¹).
+ * predictHeldOut for a kernel ridge model: held-out predictions for every fold, exactly equal to refitting
+ * on the other cells with the same λ. With M = (K+λI)⁻¹, α_y = M y and α_1 = M 1, fold F gets
+ * y_F − (M_FF)⁻¹ (α_y − m_T α_1)_F, m_T the training mean (re-centring included). Variance of a held-out
+ * observation: s²·diag(((G⁻¹)_FF)⁻¹), G = Σ_OO + λ'I (G⁻¹ computed once, on first use).
  */
-export async function closedFormHeldOut(m: HeldOutModel, values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> {
-  const { solver, lambda, gInv } = m;
+export function heldOutPredictor(m: HeldOutModel): (values: Float64Array, folds: Int32Array[], hctx: RunContext) => Promise<HeldOutPrediction> {
+  let gInv: Float64Array | null = null;
+  return (values, folds, hctx) => {
+    if (m.nngp) gInv ??= choleskyInverse(m.nngp);
+    return heldOut(m, gInv, values, folds, hctx);
+  };
+}
+
+async function heldOut(m: HeldOutModel, gInv: Float64Array | null, values: Float64Array, folds: Int32Array[], hctx: RunContext): Promise<HeldOutPrediction> {
+  const { solver, lambda } = m;
   const n = solver.n;
   if (values.length !== n) throw new UserError(`${m.method}: ${values.length} values for ${n} observed cells`);
-  const st = m.standardize(values);
+  const st = standardize(values, m.target);
   const y = st.y;
   const alphaY = solver.solve(y, lambda);
-  const alpha1 = m.centred ? solver.solve(new Float64Array(n).fill(1), lambda) : null;
+  const alpha1 = m.target === 'standardize' ? solver.solve(new Float64Array(n).fill(1), lambda) : null;
   const loDiag = folds.every((f) => f.length === 1) ? solver.inverseDiag(lambda) : null;
-  const s2 = gInv ? m.noiseScale(y) : 0;
+  const s2 = gInv && m.nngp ? mlScale(m.nngp, y) : 0;
   let sumY = 0;
   for (let i = 0; i < n; i++) sumY += y[i];
   const mean = new Float64Array(n).fill(NaN);

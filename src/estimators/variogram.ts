@@ -24,7 +24,7 @@
 // convex in the range). Lags with fewer than `minPairs` pairs are reported but not fitted.
 
 import { nelderMead } from '../solvers/optimize.ts';
-import { mulberry32 } from '../util/random.ts';
+import { mulberry32, randomSubset } from '../util/random.ts';
 
 export type VariogramModelName = 'spherical' | 'exponential' | 'gaussian' | 'matern15' | 'matern25';
 
@@ -131,16 +131,7 @@ export { mulberry32 };
 
 /** k distinct indices of 0..n-1 in increasing order (all of them when k ≥ n), deterministic. */
 export function sampleIndices(n: number, k: number, seed = 1): Int32Array {
-  if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
-  const r = mulberry32(seed);
-  const perm = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(r() * (n - i));
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  return perm.subarray(0, k).sort();
+  return randomSubset(n, k, mulberry32(seed));
 }
 
 /**

@@ -40,6 +40,7 @@
 import { throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
 import { getTf, initBackend } from '../compute/backend.ts';
 import { makeRng, topEigenpairs } from './eigen.ts';
+import { randomSubset } from '../util/random.ts';
 import type { KernelOperator } from './kernel-operator.ts';
 
 export type PreconditionerMode = 'eigenpro' | 'none';
@@ -188,19 +189,6 @@ function rangeIdx(start: number, end: number): Int32Array {
   return idx;
 }
 
-/** k distinct indices out of 0..n−1, sorted (partial Fisher–Yates). */
-function sampleIndices(n: number, k: number, rand: () => number): Int32Array {
-  if (k >= n) return rangeIdx(0, n);
-  const perm = rangeIdx(0, n);
-  for (let i = 0; i < k; i++) {
-    const j = i + Math.floor(rand() * (n - i));
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  return perm.slice(0, k).sort();
-}
-
 function shuffle(a: Int32Array, rand: () => number): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -253,7 +241,7 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
   const betaPlain = maxDiag + lambda;
 
   const s = Math.max(1, Math.min(n, Math.floor(opts.subsample ?? DEFAULT_SUBSAMPLE)));
-  const sample = sampleIndices(n, s, rand);
+  const sample = randomSubset(n, s, rand);
   const rowChunk = Math.max(1, Math.min(s, Math.floor(64e6 / (4 * n))));
   const Kss = await gatherBlock(op, sample, sample, rowChunk, ctx.signal);
   const kernelSeconds = (performance.now() - t0) / 1000;
@@ -289,7 +277,7 @@ export async function setupEigenPro(op: KernelOperator, opts: EigenProOptions = 
     for (const j of sample) inS[j] = 1;
     const pool = new Int32Array(n - s);
     for (let i = 0, p = 0; i < n; i++) if (!inS[i]) pool[p++] = i;
-    check = Int32Array.from(sampleIndices(pool.length, s2, rand), (p) => pool[p]);
+    check = Int32Array.from(randomSubset(pool.length, s2, rand), (p) => pool[p]);
     const both = Int32Array.from([...sample, ...check]);
     const block = await gatherBlock(op, check, both, rowChunk, ctx.signal); // s2 × (s + s2)
     K2 = new Float32Array(s2 * s2);
@@ -526,7 +514,7 @@ export async function eigenproSolve(
 
   // Residual rows: all, or a fixed random subset; cached when they fit in half the memory budget.
   const evalSize = Math.max(1, opts.evalSize ?? 1000);
-  const evalIdx = n <= evalSize ? rangeIdx(0, n) : sampleIndices(n, evalSize, makeRng(setup.seed + 7));
+  const evalIdx = n <= evalSize ? rangeIdx(0, n) : randomSubset(n, evalSize, makeRng(setup.seed + 7));
   const residualExact = evalIdx.length === n;
   const ne = evalIdx.length;
   const cacheEval = ne * n * 4 <= setup.memoryBytes / 2;

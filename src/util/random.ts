@@ -12,3 +12,16 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** k distinct indices of 0..n−1 in increasing order (all of them when k ≥ n): a partial Fisher–Yates shuffle. */
+export function randomSubset(n: number, k: number, rand: () => number): Int32Array {
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  if (k >= n) return perm;
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rand() * (n - i));
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  return perm.slice(0, k).sort();
+}
