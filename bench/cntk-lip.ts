@@ -23,6 +23,7 @@ import type { Estimator, ParamValues } from '../src/estimators/types.ts';
 import { crossValidate } from '../src/evaluation/cv.ts';
 import { kfoldFolds } from '../src/evaluation/folds.ts';
 import { cellCentres, sampleBilinear } from '../src/geo/grid.ts';
+import { mulberry32 } from '../src/util/random.ts';
 
 const quick = process.argv.includes('--quick');
 
@@ -33,16 +34,7 @@ interface Dataset {
   truth: Float64Array;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** A vega raster (row 0 = north) as a sampling function on x ∈ [0, width], y ∈ [0, height]. */
 function rasterDataset(name: string, file: string, n: number, gw: number, gh: number, seed: number): Dataset {

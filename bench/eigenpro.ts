@@ -187,7 +187,6 @@ if (!flag('skip-ab') && !flag('skip-b')) {
       }
       agree = Math.sqrt(num / den);
     }
-    const epWall = st.wall + sv.wall;
     const epCpu = st.cpu + sv.cpu;
     rows.push([n, st.value.s, st.value.q, st.value.batchSize, sv.value.epochs, exp(sv.value.residual), fmt(st.wall, 1), fmt(sv.wall, 1), fmt(epCpu, 1), (d ? '' : '~') + fmt(dWall, 1), (d ? '' : '~') + fmt(dCpu, 1), fmt(dCpu / epCpu, 1), exp(agree)]);
     json.push({ n, s: st.value.s, q: st.value.q, batch: st.value.batchSize, epochs: sv.value.epochs, residual: sv.value.residual, residualExact: sv.value.residualExact, setupWall: st.wall, setupCpu: st.cpu, solveWall: sv.wall, solveCpu: sv.cpu, directWall: dWall, directCpu: dCpu, directMeasured: !!d, fittedValuesRelErr: agree });

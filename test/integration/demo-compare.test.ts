@@ -8,28 +8,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoProject } from '../../src/demo/project.ts';
 import { openProject } from '../../src/store/project.ts';
-import { main } from '../../src/cli/main.ts';
 import { demoCompareMethods } from '../../src/cli/commands/demo.ts';
 import { estimatorIds } from '../../src/estimators/registry.ts';
 import type { CvMetrics } from '../../src/domain/types.ts';
+import { runCli } from '../helpers/cli.ts';
 
 let dir: string;
 let demo: string;
 
-async function inProc(args: string[]) {
-  let out = '', err = '';
-  const ow = process.stdout.write, ew = process.stderr.write;
-  process.stdout.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => ((err += String(c)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-    process.exitCode = undefined;
-  }
-}
+const inProc = (args: string[]) => runCli(args);
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emfmap-'));

@@ -2,44 +2,18 @@
 // `cntk` estimator (its maps and variance) on a real field (volcano), for the same λ; the subset variance
 // is an upper bound of the full one; time-series groups are solved together; progress, cancel, routing.
 
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Grid, Observations } from '../../src/domain/types.ts';
+import type { Grid } from '../../src/domain/types.ts';
 import { CancelledError } from '../../src/domain/run.ts';
 import { getTf } from '../../src/compute/backend.ts';
 import { cntk } from '../../src/estimators/cntk.ts';
 import { EIGENPRO_THRESHOLD, chooseCntkSolver, cntkEigenpro, resolveCntkMethod } from '../../src/estimators/cntk-eigenpro.ts';
-import { snapPoints } from '../../src/estimators/observations.ts';
 import { resolveParams } from '../../src/estimators/params.ts';
 import { getEstimator } from '../../src/estimators/registry.ts';
-import { sampleBilinear } from '../../src/geo/grid.ts';
 import { cntkSolverFor } from '../../src/service/estimate.ts';
 import { relErr } from '../helpers/relerr.ts';
+import { volcanoObs } from '../helpers/volcano.ts';
 
-function lcg(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
-    return a / 2 ** 32;
-  };
-}
-
-const volcano = JSON.parse(fs.readFileSync('node_modules/vega-datasets/data/volcano.json', 'utf8')) as { width: number; height: number; values: number[] };
-const volcanoGrid: Grid = { crs: 'local', bounds: { xmin: 0, xmax: volcano.width, ymin: 0, ymax: volcano.height }, width: volcano.width, height: volcano.height };
-
-/** n random sensors on the volcano field (heights, metres), snapped to a w×h grid over it. */
-function volcanoObs(n: number, w: number, h: number, seed: number): Observations {
-  const r = lcg(seed);
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const vs: number[] = [];
-  for (let i = 0; i < n; i++) {
-    xs.push(r() * volcano.width);
-    ys.push(r() * volcano.height);
-    vs.push(sampleBilinear(volcanoGrid, volcano.values, xs[i], ys[i]));
-  }
-  return snapPoints({ ...volcanoGrid, width: w, height: h }, xs, ys, vs).obs;
-}
 
 const pDirect = (given: Record<string, unknown> = {}) => resolveParams('cntk', cntk.params, given);
 const pEigen = (given: Record<string, unknown> = {}) => resolveParams('cntk-eigenpro', cntkEigenpro.params, given);
@@ -59,7 +33,7 @@ function relMapErr(a: Float32Array, b: Float32Array, mean: number): number {
 const mean = (v: Float64Array) => v.reduce((a, b) => a + b, 0) / v.length;
 
 describe('cntk-eigenpro estimator', () => {
-  const obs = volcanoObs(400, 32, 24, 5);
+  const obs = volcanoObs(400, 32, 24, 5).obs;
   const n = obs.cell.length;
 
   it('reaches the direct cntk solution: maps within 1e-3 relative, same variance (same λ)', async () => {

@@ -10,17 +10,9 @@ import { jacobiEigen, symEigen, topEigenpairs } from '../../src/solvers/eigen.ts
 import { eigenpro, eigenproSolve, setupEigenPro, type EigenProSetup } from '../../src/solvers/eigenpro.ts';
 import { applyOperator, crossKernel, denseKernelOperator, pointKernelOperator, type KernelOperator } from '../../src/solvers/kernel-operator.ts';
 import { relErr } from '../helpers/relerr.ts';
+import { mulberry32 } from '../../src/util/random.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
