@@ -383,7 +383,7 @@ export function kernelMap(alpha: ArrayLike<number>, rows: ArrayLike<number>, pad
  * The architecture of a resource query (the default one if it does not parse: the estimator reports the
  * error itself) and the number of cells of the grid padded to a multiple of its down/up factor.
  */
-export function resourceArch(q: ResourceQuery): { layers: Layer[]; P: number } {
+export function resourceArch(q: ResourceQuery): { layers: Layer[]; height: number; width: number; P: number } {
   let layers: Layer[];
   try {
     layers = parseArch(String(q.params.arch ?? DEFAULT_ARCH));
@@ -391,7 +391,9 @@ export function resourceArch(q: ResourceQuery): { layers: Layer[]; P: number } {
     layers = parseArch(DEFAULT_ARCH);
   }
   const m = archGridMultiple(layers);
-  return { layers, P: Math.ceil(q.width / m) * m * Math.ceil(q.height / m) * m };
+  const height = Math.ceil(q.height / m) * m;
+  const width = Math.ceil(q.width / m) * m;
+  return { layers, height, width, P: height * width };
 }
 
 /** Rough memory / time for the resource check (default arch: dense state at a quarter of the pixels). */

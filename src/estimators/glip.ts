@@ -15,9 +15,9 @@
 import { UserError } from '../domain/errors.ts';
 import { subProgress, throwIfCancelled, type RunContext } from '../domain/run.ts';
 import type { Observations } from '../domain/types.ts';
-import { archGridMultiple, parseArch, type Layer } from '../kernels/arch.ts';
+import { layerShapes, type Layer } from '../kernels/arch.ts';
 import { buildLip, lipDependsOnValues, type Prior } from '../kernels/lip.ts';
-import { CNTK_MODEL_PARAMS, cntkModelOptions, meanValues, padGrid, paddedObservations, standardize, type CntkModelOptions } from './cntk.ts';
+import { CNTK_MODEL_PARAMS, cntkModelOptions, meanValues, padGrid, paddedObservations, resourceArch, standardize, type CntkModelOptions } from './cntk.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 
@@ -498,15 +498,7 @@ export function forwardMacs(layers: Layer[], height: number, width: number, chan
 
 /** Rough memory and time (wasm-class speed) for the resource check. */
 export function glipResources(q: ResourceQuery): ResourceEstimate {
-  let layers: Layer[];
-  try {
-    layers = parseArch(String(q.params.arch ?? CNTK_MODEL_PARAMS[0].default));
-  } catch {
-    layers = parseArch(String(CNTK_MODEL_PARAMS[0].default));
-  }
-  const m = archGridMultiple(layers);
-  const H = Math.ceil(q.height / m) * m;
-  const W = Math.ceil(q.width / m) * m;
+  const { layers, height: H, width: W } = resourceArch(q);
   const width = Number(q.params.width ?? 16);
   const channels = String(q.params.lip ?? '').split(',').filter(Boolean).length || 4;
   const iterations = Number(q.params.iterations ?? 200);
@@ -515,18 +507,7 @@ export function glipResources(q: ResourceQuery): ResourceEstimate {
   const refit = q.params.refit !== false;
   // activations kept for the backward pass: every layer's input, at its resolution
   let floats = 0;
-  let h = H;
-  let w = W;
-  for (const l of layers) {
-    floats += h * w * Math.max(width, channels);
-    if (l.kind === 'down') {
-      h /= 2;
-      w /= 2;
-    } else if (l.kind === 'up') {
-      h *= 2;
-      w *= 2;
-    }
-  }
+  for (const s of layerShapes(layers, H, W).slice(0, -1)) floats += s.height * s.width * Math.max(width, channels);
   const macs = forwardMacs(layers, H, W, channels, width);
   // forward + two backward products per conv, ~4 GFLOP/s effective on wasm, plus ~15 ms of per-op overhead
   const iterSeconds = (3 * 2 * macs) / 4e9 + 0.015;
