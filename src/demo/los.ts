@@ -204,68 +204,15 @@ export class BuildingIndex {
     return best;
   }
 
-  /**
-   * True when a building blocks the ray from the receiver A (ua, va, height ha) to the transmitter B.
-   * Traverses buckets from A towards B.
-   */
+  /** True when a building blocks the ray from the receiver A (ua, va, height ha) to the transmitter B. */
   blocked(ua: number, va: number, ha: number, ub: number, vb: number, hb: number): boolean {
-    const b = this.b;
-    const cell = this.cell;
-    const n = this.n;
-    const du = ub - ua;
-    const dv = vb - va;
-    // clip the segment to the indexed square; outside it there are no buildings
-    const iv = segmentRectInterval(ua, va, ub, vb, this.ox, this.oy, this.ox + n * cell, this.oy + n * cell);
-    if (!iv) return false;
-    let t = iv[0];
-    const tEnd = iv[1];
-    const eps = 1e-9;
-    let cx = Math.min(n - 1, Math.max(0, Math.floor((ua + du * (t + eps) - this.ox) / cell)));
-    let cy = Math.min(n - 1, Math.max(0, Math.floor((va + dv * (t + eps) - this.oy) / cell)));
-    const stepX = du > 0 ? 1 : du < 0 ? -1 : 0;
-    const stepY = dv > 0 ? 1 : dv < 0 ? -1 : 0;
-    const tDeltaX = stepX !== 0 ? cell / Math.abs(du) : Infinity;
-    const tDeltaY = stepY !== 0 ? cell / Math.abs(dv) : Infinity;
-    let tMaxX = stepX !== 0 ? (this.ox + (cx + (stepX > 0 ? 1 : 0)) * cell - ua) / du : Infinity;
-    let tMaxY = stepY !== 0 ? (this.oy + (cy + (stepY > 0 ? 1 : 0)) * cell - va) / dv : Infinity;
-    const rising = hb >= ha;
-    const q = ++this.query;
-    if (q === 0x7fffffff) { this.stamp.fill(0); this.query = 1; }
-    const qs = this.query;
-    for (;;) {
-      const tNext = Math.min(tMaxX, tMaxY, tEnd);
-      const zA = ha + (hb - ha) * t;
-      const zB = ha + (hb - ha) * tNext;
-      const zLow = zA < zB ? zA : zB;
-      // the ray only climbs from the receiver: once above every roof, nothing further can block it
-      if (rising && zLow >= this.globalMaxH) return false;
-      const k = cy * n + cx;
-      if (zLow < this.maxH[k]) {
-        for (let j = this.start[k]; j < this.start[k + 1]; j++) {
-          const i = this.items[j];
-          if (this.stamp[i] === qs) continue;
-          this.stamp[i] = qs;
-          if (blocksRay(b, i, ua, va, ha, ub, vb, hb)) return true;
-        }
-      }
-      if (tNext >= tEnd) return false;
-      if (tMaxX < tMaxY) {
-        t = tMaxX;
-        tMaxX += tDeltaX;
-        cx += stepX;
-      } else {
-        t = tMaxY;
-        tMaxY += tDeltaY;
-        cy += stepY;
-      }
-      if (cx < 0 || cy < 0 || cx >= n || cy >= n) return false;
-    }
+    return this.screens(ua, va, ha, ub, vb, hb) > 0;
   }
 
   /**
    * Number of screens (separate building obstructions, see SCREEN_GAP) between the receiver A and the
-   * transmitter B: 0 means line of sight. Walks the buckets from A like blocked(), but to the end of the
-   * ray (or until it rises above every roof).
+   * transmitter B: 0 means line of sight. Walks the buckets from A to the end of the ray (or until it
+   * rises above every roof), testing each building once.
    */
   screens(ua: number, va: number, ha: number, ub: number, vb: number, hb: number): number {
     const b = this.b;
