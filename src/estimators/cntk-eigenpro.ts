@@ -15,7 +15,7 @@
 // resolveCntkMethod below.
 
 import { UserError } from '../domain/errors.ts';
-import { subProgress, throwIfCancelled, yieldToLoop, type RunContext } from '../domain/run.ts';
+import { subProgress, throwIfCancelled, type RunContext } from '../domain/run.ts';
 import type { Observations } from '../domain/types.ts';
 import type { KernelImpl } from '../kernels/cntk.ts';
 import { lipDependsOnSet, lipDependsOnValues } from '../kernels/lip.ts';
@@ -23,8 +23,8 @@ import { cholesky } from '../solvers/cholesky.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
 import type { EigenProResult, EigenProSetup } from '../solvers/eigenpro.ts';
 import type { KernelOperator } from '../solvers/kernel-operator.ts';
-import { CNTK_MODEL_PARAMS, MAX_DIRECT_OBSERVED, TAU_GRID, cntkModelOptions, cntkObservationKernel, cntkResources, meanDiag, meanValues, standardize, varianceMap } from './cntk.ts';
-import { mlScale } from './kernel-ridge.ts';
+import { CNTK_MODEL_PARAMS, MAX_DIRECT_OBSERVED, cntkModelOptions, cntkObservationKernel, cntkResources, meanDiag, meanValues, standardize, varianceMap } from './cntk.ts';
+import { chooseLambda, mlScale, symmetrize, type LooCurvePoint } from './kernel-ridge.ts';
 import { mulberry32, randomSubset } from '../util/random.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
@@ -77,45 +77,18 @@ function subBlock(rows: ArrayLike<number>, P: number, cells: Int32Array, idx: In
   const m = idx.length;
   const K = new Float64Array(m * m);
   for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) K[a * m + b] = rows[idx[a] * P + cells[idx[b]]];
-  for (let a = 0; a < m; a++)
-    for (let b = 0; b < a; b++) {
-      const v = 0.5 * (K[a * m + b] + K[b * m + a]);
-      K[a * m + b] = v;
-      K[b * m + a] = v;
-    }
-  return K;
+  return symmetrize(K, m);
 }
 
 /** τ (λ = τ·meanDiag) minimising the pooled closed-form leave-one-out error on the subset (as cntk does). */
-async function looTau(Kmm: Float64Array, m: number, scale: number, ys: Float64Array[], ctx: RunContext): Promise<{ tau: number; curve: { tau: number; rmse: number }[]; atBound: boolean }> {
+async function looTau(Kmm: Float64Array, m: number, scale: number, ys: Float64Array[], ctx: RunContext): Promise<{ tau: number; curve: LooCurvePoint[]; atBound: boolean }> {
   const solver = new ShiftedSolver(await tridiagonalize(Kmm, m, ctx));
-  const us = ys.map((y) => solver.project(y));
-  const curve: { tau: number; rmse: number }[] = [];
-  let best = -1;
-  for (const tau of TAU_GRID) {
-    throwIfCancelled(ctx.signal);
-    let rmse = Infinity;
-    try {
-      const diag = solver.inverseDiag(tau * scale);
-      let ss = 0;
-      let cnt = 0;
-      for (const u of us) {
-        const a = solver.solveProjected(u, tau * scale);
-        for (let i = 0; i < m; i++) {
-          ss += (a[i] / diag[i]) ** 2;
-          cnt++;
-        }
-      }
-      rmse = Math.sqrt(ss / cnt);
-    } catch {
-      // numerically indefinite at this λ
-    }
-    curve.push({ tau, rmse });
-    if (Number.isFinite(rmse) && (best < 0 || rmse < curve[best].rmse)) best = curve.length - 1;
-    await yieldToLoop();
+  throwIfCancelled(ctx.signal);
+  const best = chooseLambda(solver, scale, ys);
+  if (!best.curve.some((p) => Number.isFinite(p.rmse))) {
+    throw new UserError('cntk-eigenpro: leave-one-out found no usable λ (kernel not positive semi-definite?): set lambda explicitly');
   }
-  if (best < 0) throw new UserError('cntk-eigenpro: leave-one-out found no usable λ (kernel not positive semi-definite?): set lambda explicitly');
-  return { tau: curve[best].tau, curve, atBound: best === 0 || best === TAU_GRID.length - 1 };
+  return best;
 }
 
 /** Cheap content key of a value vector (to find a time step's cached solution). */

@@ -26,7 +26,7 @@ import { cholesky, choleskyForwardRows, type CholeskyFactor } from '../solvers/c
 import { symEigen } from '../solvers/eigen.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
 import { CNTK_MODEL_PARAMS, cntkModelOptions, resourceArch, meanDiag, meanValues, padGrid, paddedObservations, spread, standardize } from './cntk.ts';
-import { chooseLambda, heldOutPredictor, mlScale, type LooCurvePoint, type ShiftedSolve } from './kernel-ridge.ts';
+import { chooseLambda, heldOutPredictor, mlScale, symmetrize, type LooCurvePoint, type ShiftedSolve } from './kernel-ridge.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 import type * as tfTypes from '@tensorflow/tfjs-core';
@@ -162,15 +162,7 @@ async function gram(tf: typeof tfTypes, A: tfTypes.Tensor2D): Promise<Float64Arr
   const g = tf.tidy(() => tf.matMul(A, A, false, true));
   const data = await g.data();
   g.dispose();
-  const K = Float64Array.from(data);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      const v = 0.5 * (K[i * n + j] + K[j * n + i]);
-      K[i * n + j] = v;
-      K[j * n + i] = v;
-    }
-  }
-  return K;
+  return symmetrize(Float64Array.from(data), n);
 }
 
 let lastBackend = 'js';

@@ -22,7 +22,7 @@ import { cntkRows, cntkSession, type CntkRows, type CntkSession, type KernelImpl
 import { DEFAULT_LIP, buildLip, lipDependsOnSet, lipDependsOnValues, parseLipChannels, type LipChannel, type Prior } from '../kernels/lip.ts';
 import { cholesky, choleskyInverseFactor, type CholeskyFactor } from '../solvers/cholesky.ts';
 import { ShiftedSolver, tridiagonalize } from '../solvers/tridiag.ts';
-import { TAU_GRID, chooseLambda, heldOutPredictor, mlScale, standardize, type LooCurvePoint } from './kernel-ridge.ts';
+import { TAU_GRID, chooseLambda, heldOutPredictor, mlScale, standardize, symmetrize, type LooCurvePoint } from './kernel-ridge.ts';
 import type { ResourceEstimate, ResourceQuery } from './resources.ts';
 import type { Estimator, ParamSpec, ParamValues, PreparedEstimator, Prediction } from './types.ts';
 
@@ -164,15 +164,7 @@ function blockOO(rowsArr: ArrayLike<number>, cells: Int32Array, P: number): Floa
   const n = cells.length;
   const K = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) K[i * n + j] = rowsArr[i * P + cells[j]];
-  // exact symmetry (rows were computed independently)
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      const m = 0.5 * (K[i * n + j] + K[j * n + i]);
-      K[i * n + j] = m;
-      K[j * n + i] = m;
-    }
-  }
-  return K;
+  return symmetrize(K, n);
 }
 
 export function meanDiag(K: Float64Array, n: number): number {

@@ -11,6 +11,18 @@ import type { HeldOutPrediction } from './types.ts';
 /** Ridge λ = τ·mean(diag K_OO): the τ values tried by leave-one-out (1e-7 … 10, 4 per decade). */
 export const TAU_GRID: number[] = Array.from({ length: 33 }, (_, i) => 10 ** (-7 + i / 4));
 
+/** K ← (K + Kᵀ)/2 in place (n×n row-major): kernel rows computed independently are symmetric only to rounding. */
+export function symmetrize(K: Float64Array, n: number): Float64Array {
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < i; j++) {
+      const v = 0.5 * (K[i * n + j] + K[j * n + i]);
+      K[i * n + j] = v;
+      K[j * n + i] = v;
+    }
+  }
+  return K;
+}
+
 /** (K + λI)⁻¹ for any λ > 0 (tridiag.ts ShiftedSolver, cntk-sketch LowRankShifted). */
 export interface ShiftedSolve {
   readonly n: number;
